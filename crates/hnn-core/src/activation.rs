@@ -1,0 +1,132 @@
+//! Activation functions together with their derivatives, written as candle tensor ops so that
+//! the derivative itself can be differentiated (needed for ∂(loss of ∇H)/∂θ).
+
+use crate::error::{Error, Result};
+use candle_core::Tensor;
+use std::fmt;
+use std::str::FromStr;
+
+/// An elementwise activation σ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Activation {
+    /// tanh(u), the paper's choice.
+    Tanh,
+    /// log(1 + eᵘ).
+    Softplus,
+    /// sin(u).
+    Sin,
+    /// u·sigmoid(u) (swish).
+    Silu,
+    /// u·Φ(u) with the exact Gaussian CDF Φ.
+    Gelu,
+    /// max(u, 0): fine for the baseline and the autoencoder, refused for Hamiltonian networks.
+    Relu,
+}
+
+impl Activation {
+    /// All activations, for tests and help texts.
+    pub const ALL: [Activation; 6] =
+        [Activation::Tanh, Activation::Softplus, Activation::Sin, Activation::Silu, Activation::Gelu, Activation::Relu];
+
+    /// The name used in configs and checkpoints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Tanh => "tanh",
+            Activation::Softplus => "softplus",
+            Activation::Sin => "sin",
+            Activation::Silu => "silu",
+            Activation::Gelu => "gelu",
+            Activation::Relu => "relu",
+        }
+    }
+
+    /// Whether σ' is itself differentiable with non-zero curvature (required for an HNN).
+    pub fn is_twice_differentiable(self) -> bool {
+        !matches!(self, Activation::Relu)
+    }
+
+    /// Errors unless the activation can be used inside a Hamiltonian network.
+    pub fn require_twice_differentiable(self) -> Result<()> {
+        if self.is_twice_differentiable() {
+            Ok(())
+        } else {
+            Err(Error::ActivationNotTwiceDifferentiable(self.name().into()))
+        }
+    }
+
+    /// σ(u).
+    pub fn apply(self, u: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Activation::Tanh => u.tanh()?,
+            Activation::Softplus => softplus(u)?,
+            Activation::Sin => u.sin()?,
+            Activation::Silu => (u * sigmoid(u)?)?,
+            Activation::Gelu => (u * gaussian_cdf(u)?)?,
+            Activation::Relu => u.relu()?,
+        })
+    }
+
+    /// (σ(u), σ'(u)), sharing work between the two where possible.
+    pub fn apply_with_derivative(self, u: &Tensor) -> Result<(Tensor, Tensor)> {
+        Ok(match self {
+            Activation::Tanh => {
+                let s = u.tanh()?;
+                let ds = (1.0 - s.sqr()?)?;
+                (s, ds)
+            }
+            Activation::Softplus => (softplus(u)?, sigmoid(u)?),
+            Activation::Sin => (u.sin()?, u.cos()?),
+            Activation::Silu => {
+                let s = sigmoid(u)?;
+                let a = (u * &s)?;
+                // d/du u·s = s + u·s·(1 − s) = s + a·(1 − s)
+                let ds = (&s + (&a * (1.0 - &s)?)?)?;
+                (a, ds)
+            }
+            Activation::Gelu => {
+                let cdf = gaussian_cdf(u)?;
+                let pdf = (u.sqr()? * -0.5)?.exp()?.affine(1.0 / (2.0 * std::f64::consts::PI).sqrt(), 0.0)?;
+                let a = (u * &cdf)?;
+                let ds = (&cdf + (u * pdf)?)?;
+                (a, ds)
+            }
+            Activation::Relu => {
+                let a = u.relu()?;
+                let ds = u.gt(0.0)?.to_dtype(u.dtype())?;
+                (a, ds)
+            }
+        })
+    }
+}
+
+/// sigmoid(u) = (1 + tanh(u/2))/2: stable for large |u| and differentiable by candle.
+fn sigmoid(u: &Tensor) -> candle_core::Result<Tensor> {
+    (u * 0.5)?.tanh()?.affine(0.5, 0.5)
+}
+
+/// softplus(u) = max(u, 0) + log(1 + e^(−|u|)), stable for large |u|.
+fn softplus(u: &Tensor) -> candle_core::Result<Tensor> {
+    let tail = (u.abs()?.neg()?.exp()? + 1.0)?.log()?;
+    u.relu()? + tail
+}
+
+/// Φ(u) = (1 + erf(u/√2))/2.
+fn gaussian_cdf(u: &Tensor) -> candle_core::Result<Tensor> {
+    (u * std::f64::consts::FRAC_1_SQRT_2)?.erf()?.affine(0.5, 0.5)
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Activation {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Activation::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| Error::UnknownActivation(s.into()))
+    }
+}

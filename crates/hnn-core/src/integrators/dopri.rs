@@ -1,0 +1,330 @@
+//! Dormand–Prince 5(4): as a fixed-step 5th-order [`Integrator`] ([`DormandPrinceStep`]) and as
+//! an adaptive solver with error control and dense output ([`DormandPrince`]), the equivalent
+//! of scipy's `solve_ivp(method="RK45")` that the reference code evaluates with.
+//!
+//! The adaptive algorithm is written once over a small [`StateOps`] backend and runs on batched
+//! candle tensors (learned models, all trajectories sharing one step size) or on plain `f64`
+//! slices (one trajectory, for fast data generation in parallel).
+
+use super::{check_times, lincomb, Integrator};
+use crate::error::{Error, Result};
+use crate::hamiltonian::VectorField;
+use candle_core::{DType, Tensor};
+
+/// Nodes c of the Dormand–Prince tableau (7 stages, FSAL).
+pub const C: [f64; 7] = [0.0, 1.0 / 5.0, 3.0 / 10.0, 4.0 / 5.0, 8.0 / 9.0, 1.0, 1.0];
+
+/// Coupling coefficients a (row i uses the first i stages).
+pub const A: [[f64; 6]; 7] = [
+    [0.0; 6],
+    [1.0 / 5.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [3.0 / 40.0, 9.0 / 40.0, 0.0, 0.0, 0.0, 0.0],
+    [44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0, 0.0, 0.0, 0.0],
+    [19372.0 / 6561.0, -25360.0 / 2187.0, 64448.0 / 6561.0, -212.0 / 729.0, 0.0, 0.0],
+    [9017.0 / 3168.0, -355.0 / 33.0, 46732.0 / 5247.0, 49.0 / 176.0, -5103.0 / 18656.0, 0.0],
+    [35.0 / 384.0, 0.0, 500.0 / 1113.0, 125.0 / 192.0, -2187.0 / 6784.0, 11.0 / 84.0],
+];
+
+/// 5th-order weights b (equal to the last row of A: first same as last).
+pub const B: [f64; 7] = [35.0 / 384.0, 0.0, 500.0 / 1113.0, 125.0 / 192.0, -2187.0 / 6784.0, 11.0 / 84.0, 0.0];
+
+/// Error weights b − b̂ (5th minus embedded 4th order).
+pub const E: [f64; 7] =
+    [-71.0 / 57600.0, 0.0, 71.0 / 16695.0, -71.0 / 1920.0, 17253.0 / 339200.0, -22.0 / 525.0, 1.0 / 40.0];
+
+/// Shampine's quartic dense output: y(t + θh) = y + h Σᵢ kᵢ Σⱼ P[i][j] θ^{j+1}.
+pub const P: [[f64; 4]; 7] = [
+    [1.0, -8048581381.0 / 2820520608.0, 8663915743.0 / 2820520608.0, -12715105075.0 / 11282082432.0],
+    [0.0, 0.0, 0.0, 0.0],
+    [0.0, 131558114200.0 / 32700410799.0, -68118460800.0 / 10900136933.0, 87487479700.0 / 32700410799.0],
+    [0.0, -1754552775.0 / 470086768.0, 14199869525.0 / 1410260304.0, -10690763975.0 / 1880347072.0],
+    [0.0, 127303824393.0 / 49829197408.0, -318862633887.0 / 49829197408.0, 701980252875.0 / 199316789632.0],
+    [0.0, -282668133.0 / 205662961.0, 2019193451.0 / 616988883.0, -1453857185.0 / 822651844.0],
+    [0.0, 40617522.0 / 29380423.0, -110615467.0 / 29380423.0, 69997945.0 / 29380423.0],
+];
+
+const SAFETY: f64 = 0.9;
+const MIN_FACTOR: f64 = 0.2;
+const MAX_FACTOR: f64 = 10.0;
+
+/// The Dormand–Prince 5th-order solution as a fixed-step integrator (no error control).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DormandPrinceStep;
+
+impl Integrator for DormandPrinceStep {
+    fn name(&self) -> &'static str {
+        "dopri5"
+    }
+    fn order(&self) -> u32 {
+        5
+    }
+    fn is_symplectic(&self) -> bool {
+        false
+    }
+    fn step(&self, field: &dyn VectorField, z: &Tensor, dt: f64) -> Result<Tensor> {
+        let mut ops = TensorOps { field };
+        let k1 = ops.derivative(z)?;
+        let (y_new, _) = stages(&mut ops, z, &k1, dt)?;
+        Ok(y_new)
+    }
+}
+
+/// Adaptive Dormand–Prince 5(4) with scipy's step-size control and dense output.
+#[derive(Debug, Clone, Copy)]
+pub struct DormandPrince {
+    /// Relative tolerance.
+    pub rtol: f64,
+    /// Absolute tolerance.
+    pub atol: f64,
+    /// Cap on attempted steps over the whole solve; exceeding it is an error.
+    pub max_steps: usize,
+    /// First step size; `None` picks one from the problem (Hairer's heuristic, as scipy).
+    pub first_step: Option<f64>,
+}
+
+impl Default for DormandPrince {
+    /// scipy's defaults: rtol 1e-3, atol 1e-6.
+    fn default() -> Self {
+        Self { rtol: 1e-3, atol: 1e-6, max_steps: 1_000_000, first_step: None }
+    }
+}
+
+impl DormandPrince {
+    /// With the given tolerances.
+    pub fn new(rtol: f64, atol: f64) -> Self {
+        Self { rtol, atol, ..Self::default() }
+    }
+
+    /// Solves ż = f(z) for a batch `[batch, 2n]` from `times[0]`; returns `[T, batch, 2n]`.
+    /// All trajectories share the step size (the worst one sets it).
+    pub fn solve(&self, field: &dyn VectorField, z0: &Tensor, times: &[f64]) -> Result<Tensor> {
+        let mut ops = TensorOps { field };
+        let states = self.integrate(&mut ops, z0.clone(), times)?;
+        Ok(Tensor::stack(&states, 0)?)
+    }
+
+    /// Solves the autonomous ODE y' = f(y) for one trajectory of plain `f64`s; `f(y, dy)` writes
+    /// the derivative into `dy`. Returns the states at `times`, row-major `[T, dim]`.
+    pub fn solve_slice<F: FnMut(&[f64], &mut [f64])>(&self, f: F, y0: &[f64], times: &[f64]) -> Result<Vec<f64>> {
+        let mut ops = SliceOps { f };
+        let states = self.integrate(&mut ops, y0.to_vec(), times)?;
+        Ok(states.concat())
+    }
+
+    fn validate(&self) -> Result<()> {
+        let ok = |x: f64| x.is_finite() && x >= 0.0;
+        if !ok(self.rtol) || !ok(self.atol) || self.rtol + self.atol == 0.0 {
+            return Err(Error::InvalidArgument(format!(
+                "Dormand–Prince tolerances must be non-negative and not both zero (rtol {}, atol {})",
+                self.rtol, self.atol
+            )));
+        }
+        if let Some(h) = self.first_step {
+            if !(h > 0.0 && h.is_finite()) {
+                return Err(Error::InvalidArgument(format!("first_step must be positive, got {h}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The adaptive loop, independent of the state representation.
+    fn integrate<O: StateOps>(&self, ops: &mut O, y0: O::State, times: &[f64]) -> Result<Vec<O::State>> {
+        self.validate()?;
+        check_times(times)?;
+        let (t_start, t_end) = (times[0], times[times.len() - 1]);
+        let mut out = Vec::with_capacity(times.len());
+        out.push(y0.clone());
+        if times.len() == 1 {
+            return Ok(out);
+        }
+        let mut next_out = 1;
+        let mut t = t_start;
+        let mut y = y0;
+        let mut k1 = ops.derivative(&y)?;
+        let mut h = match self.first_step {
+            Some(h) => h,
+            None => self.initial_step(ops, &y, &k1)?,
+        }
+        .min(t_end - t_start);
+        let mut steps = 0usize;
+        let mut rejected = false;
+        while next_out < times.len() {
+            if steps >= self.max_steps {
+                return Err(Error::StepLimit {
+                    method: "Dormand–Prince",
+                    reason: format!("step cap {} reached", self.max_steps),
+                    t,
+                    steps,
+                });
+            }
+            let min_step = 10.0 * f64::EPSILON * t.abs().max(1e-300);
+            if h < min_step {
+                return Err(Error::StepLimit {
+                    method: "Dormand–Prince",
+                    reason: format!("step size {h:.3e} below the minimum"),
+                    t,
+                    steps,
+                });
+            }
+            h = h.min(t_end - t);
+            steps += 1;
+            let (y_new, k) = stages(ops, &y, &k1, h)?;
+            let error = lincomb_ops(ops, None, &E.iter().zip(&k).map(|(e, k)| (h * e, k)).collect::<Vec<_>>())?;
+            let norm = ops.scaled_norm(&error, &y, &y_new, self.rtol, self.atol)?;
+            if !norm.is_finite() {
+                return Err(Error::NonFinite(format!("Dormand–Prince step at t = {t}")));
+            }
+            if norm < 1.0 {
+                let t_new = if t + h >= t_end - 1e-14 * t_end.abs() { t_end } else { t + h };
+                // Dense output for every requested time inside (t, t_new].
+                while next_out < times.len() && times[next_out] <= t_new {
+                    let theta = if next_out + 1 == times.len() && t_new == t_end {
+                        1.0
+                    } else {
+                        ((times[next_out] - t) / h).clamp(0.0, 1.0)
+                    };
+                    let state = if theta == 1.0 {
+                        y_new.clone()
+                    } else {
+                        let terms: Vec<(f64, &O::State)> = (0..7)
+                            .map(|i| {
+                                let p = &P[i];
+                                let c = theta * (p[0] + theta * (p[1] + theta * (p[2] + theta * p[3])));
+                                (h * c, &k[i])
+                            })
+                            .collect();
+                        lincomb_ops(ops, Some(&y), &terms)?
+                    };
+                    out.push(state);
+                    next_out += 1;
+                }
+                let mut factor =
+                    if norm == 0.0 { MAX_FACTOR } else { (SAFETY * norm.powf(-0.2)).clamp(MIN_FACTOR, MAX_FACTOR) };
+                if rejected {
+                    factor = factor.min(1.0);
+                }
+                t = t_new;
+                y = y_new;
+                let [_, _, _, _, _, _, k7] = k;
+                k1 = k7;
+                h *= factor;
+                rejected = false;
+            } else {
+                h *= (SAFETY * norm.powf(-0.2)).max(MIN_FACTOR);
+                rejected = true;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Hairer's initial step heuristic, as in scipy's `select_initial_step`.
+    fn initial_step<O: StateOps>(&self, ops: &mut O, y0: &O::State, f0: &O::State) -> Result<f64> {
+        let d0 = ops.scaled_norm(y0, y0, y0, self.rtol, self.atol)?;
+        let d1 = ops.scaled_norm(f0, y0, y0, self.rtol, self.atol)?;
+        let h0 = if d0 < 1e-5 || d1 < 1e-5 { 1e-6 } else { 0.01 * d0 / d1 };
+        let y1 = lincomb_ops(ops, Some(y0), &[(h0, f0)])?;
+        let f1 = ops.derivative(&y1)?;
+        let diff = lincomb_ops(ops, Some(&f1), &[(-1.0, f0)])?;
+        let d2 = ops.scaled_norm(&diff, y0, y0, self.rtol, self.atol)? / h0;
+        let h1 = if d1 <= 1e-15 && d2 <= 1e-15 { (h0 * 1e-3).max(1e-6) } else { (0.01 / d1.max(d2)).powf(0.2) };
+        Ok((100.0 * h0).min(h1))
+    }
+}
+
+/// Everything the adaptive loop needs from a state representation.
+trait StateOps {
+    type State: Clone;
+    /// f(y).
+    fn derivative(&mut self, y: &Self::State) -> Result<Self::State>;
+    /// base + Σ cᵢ·vᵢ (base absent: 0).
+    fn lincomb(&self, base: Option<&Self::State>, terms: &[(f64, &Self::State)]) -> Result<Self::State>;
+    /// max over trajectories of RMS(v / (atol + rtol·max(|a|, |b|))).
+    fn scaled_norm(&self, v: &Self::State, a: &Self::State, b: &Self::State, rtol: f64, atol: f64) -> Result<f64>;
+}
+
+fn lincomb_ops<O: StateOps>(ops: &O, base: Option<&O::State>, terms: &[(f64, &O::State)]) -> Result<O::State> {
+    ops.lincomb(base, terms)
+}
+
+/// The seven stages of one step from y with first stage k1; returns (y_new, [k1..k7]).
+fn stages<O: StateOps>(ops: &mut O, y: &O::State, k1: &O::State, h: f64) -> Result<(O::State, [O::State; 7])> {
+    let mut k: Vec<O::State> = Vec::with_capacity(7);
+    k.push(k1.clone());
+    for (i, row) in A.iter().enumerate().skip(1) {
+        let terms: Vec<(f64, &O::State)> = row.iter().take(i).zip(&k).map(|(a, k)| (h * a, k)).collect();
+        let yi = ops.lincomb(Some(y), &terms)?;
+        if i == 6 {
+            // The 7th stage point is the 5th-order solution itself (FSAL).
+            let k7 = ops.derivative(&yi)?;
+            k.push(k7);
+            let k: [O::State; 7] = k.try_into().unwrap_or_else(|_| unreachable!("seven stages"));
+            return Ok((yi, k));
+        }
+        k.push(ops.derivative(&yi)?);
+    }
+    unreachable!("the tableau has seven stages")
+}
+
+/// Batched candle tensors `[batch, dim]`.
+struct TensorOps<'a> {
+    field: &'a dyn VectorField,
+}
+
+impl StateOps for TensorOps<'_> {
+    type State = Tensor;
+    fn derivative(&mut self, y: &Tensor) -> Result<Tensor> {
+        self.field.time_derivatives(y)
+    }
+    fn lincomb(&self, base: Option<&Tensor>, terms: &[(f64, &Tensor)]) -> Result<Tensor> {
+        match base {
+            Some(b) => lincomb(b, terms),
+            None => {
+                let (c0, t0) = terms[0];
+                lincomb(&(t0 * c0)?, &terms[1..])
+            }
+        }
+    }
+    fn scaled_norm(&self, v: &Tensor, a: &Tensor, b: &Tensor, rtol: f64, atol: f64) -> Result<f64> {
+        let scale = (a.abs()?.maximum(&b.abs()?)? * rtol)? + atol;
+        let r = (v / scale?)?.to_dtype(DType::F64)?;
+        let per_row = r.sqr()?.mean(1)?.sqrt()?;
+        Ok(per_row.max(0)?.to_scalar::<f64>()?)
+    }
+}
+
+/// One trajectory as a plain vector.
+struct SliceOps<F> {
+    f: F,
+}
+
+impl<F: FnMut(&[f64], &mut [f64])> StateOps for SliceOps<F> {
+    type State = Vec<f64>;
+    fn derivative(&mut self, y: &Vec<f64>) -> Result<Vec<f64>> {
+        let mut dy = vec![0.0; y.len()];
+        (self.f)(y, &mut dy);
+        Ok(dy)
+    }
+    fn lincomb(&self, base: Option<&Vec<f64>>, terms: &[(f64, &Vec<f64>)]) -> Result<Vec<f64>> {
+        let mut acc = match base {
+            Some(b) => b.clone(),
+            None => vec![0.0; terms[0].1.len()],
+        };
+        for &(c, v) in terms {
+            if c != 0.0 {
+                acc.iter_mut().zip(v).for_each(|(a, x)| *a += c * x);
+            }
+        }
+        Ok(acc)
+    }
+    fn scaled_norm(&self, v: &Vec<f64>, a: &Vec<f64>, b: &Vec<f64>, rtol: f64, atol: f64) -> Result<f64> {
+        let sum: f64 = v
+            .iter()
+            .zip(a.iter().zip(b))
+            .map(|(v, (a, b))| {
+                let r = v / (atol + rtol * a.abs().max(b.abs()));
+                r * r
+            })
+            .sum();
+        Ok((sum / v.len().max(1) as f64).sqrt())
+    }
+}

@@ -1,0 +1,31 @@
+//! # hnn-core
+//!
+//! The core of hnn: Hamiltonian systems, learned Hamiltonians, and integrators, on candle.
+//!
+//! - [`symplectic`]: the state layout z = (q, p) and the symplectic matrix J.
+//! - [`hamiltonian`]: the [`VectorField`] and [`Hamiltonian`] traits every system and model
+//!   implements, and the notebook-style (q, p) API ([`PhaseSpace`]).
+//! - [`activation`]: activations with differentiable derivatives.
+//! - [`mlp`]: an MLP that returns ∂output/∂input with plain tensor ops (the second-derivative
+//!   route candle needs).
+//! - [`models`]: [`NeuralHamiltonian`], [`SeparableHamiltonian`], [`Baseline`].
+//! - [`init`]: seeded orthogonal initialisation of a model's variables.
+//! - [`integrators`]: symplectic Euler, leapfrog, Yoshida 4, implicit midpoint, Tao, Euler, RK4,
+//!   Dormand–Prince (fixed and adaptive), and [`rollout`](integrators::rollout).
+//! - [`error`]: the error type.
+
+pub mod activation;
+pub mod error;
+pub mod hamiltonian;
+pub mod init;
+pub mod integrators;
+pub mod mlp;
+pub mod models;
+pub mod symplectic;
+
+pub use activation::Activation;
+pub use error::{Error, Result};
+pub use hamiltonian::{Hamiltonian, PhaseSpace, VectorField};
+pub use integrators::{rollout, Integrator, IntegratorKind, Solver};
+pub use models::{Baseline, NeuralHamiltonian, SeparableHamiltonian};
+pub use symplectic::{apply_j, join_qp, split_qp, symplectic_matrix};
