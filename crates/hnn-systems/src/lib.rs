@@ -1,1 +1,33 @@
-//! # hnn-systems: analytic Hamiltonians (spring, pendulum, N-body, ...), the reference data generators, datasets and their file formats. (Being built: issue #7.)
+//! # hnn-systems
+//!
+//! The ground truth of every experiment.
+//!
+//! - [`analytic`]: analytic Hamiltonians with exact gradients — [`HarmonicOscillator`]
+//!   (and the reference spring), [`Pendulum`], [`NBody`] gravity, [`DoubleWell`],
+//!   [`HenonHeiles`], [`OscillatorChain`] — usable on `f64` slices and as hnn-core tensor
+//!   Hamiltonians.
+//! - [`system`]: [`System`], every analytic system as one serializable value.
+//! - [`generate`]: the reference data generators ([`TrajectoryTask`] and its presets),
+//!   parallel and deterministic by seed.
+//! - [`real`]: the Schmidt & Lipson real-pendulum measurements.
+//! - [`derivatives`]: finite differences of sampled trajectories, honouring gaps.
+//! - [`dataset`]: [`Dataset`] of (z, ż) with train/test split, metadata and batching.
+//! - [`io`]: `.safetensors` and `.npz` dataset files, atomic writes.
+//! - [`error`]: the error type.
+
+pub mod analytic;
+pub mod dataset;
+pub mod derivatives;
+pub mod error;
+pub mod generate;
+pub mod io;
+pub mod real;
+pub mod system;
+
+pub use analytic::{
+    AnalyticHamiltonian, DoubleWell, HarmonicOscillator, HenonHeiles, NBody, OscillatorChain, Pendulum,
+};
+pub use dataset::{Dataset, DatasetMeta, Split};
+pub use error::{Error, Result};
+pub use generate::{InitialStates, TrajectoryTask};
+pub use system::System;

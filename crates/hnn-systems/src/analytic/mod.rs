@@ -1,0 +1,101 @@
+//! Analytic Hamiltonians with exact gradients.
+//!
+//! Each system writes its formulas once, on plain `f64` slices ([`AnalyticHamiltonian`]): that
+//! is what the fast, parallel data generators integrate. The same systems implement
+//! hnn-core's tensor [`Hamiltonian`](hnn_core::Hamiltonian) (any dtype, any device: states are
+//! evaluated in f64 on the CPU and converted back), so integrators, metrics and plots serve
+//! them and the learned models alike.
+
+mod nbody;
+mod oscillators;
+mod pendulum;
+mod potentials;
+
+pub use nbody::NBody;
+pub use oscillators::{HarmonicOscillator, OscillatorChain};
+pub use pendulum::Pendulum;
+pub use potentials::{DoubleWell, HenonHeiles};
+
+use candle_core::{DType, Device, Tensor};
+use rayon::prelude::*;
+
+/// A Hamiltonian given by formulas, evaluated on one state z = (q, p) as `f64`s.
+pub trait AnalyticHamiltonian: Send + Sync {
+    /// Degrees of freedom n.
+    fn dof(&self) -> usize;
+    /// Whether H = T(p) + V(q).
+    fn separable(&self) -> bool;
+    /// H(z).
+    fn energy_at(&self, z: &[f64]) -> f64;
+    /// ∇H(z) written into `grad` (length 2n).
+    fn grad_at(&self, z: &[f64], grad: &mut [f64]);
+    /// ż = J∇H(z) written into `dz`.
+    fn time_derivatives_at(&self, z: &[f64], dz: &mut [f64]) {
+        let n = self.dof();
+        self.grad_at(z, dz);
+        for i in 0..n {
+            let (dq, dp) = (dz[i], dz[n + i]);
+            dz[i] = dp;
+            dz[n + i] = -dq;
+        }
+    }
+}
+
+/// Batches smaller than this are evaluated on one thread.
+const PARALLEL_BATCH: usize = 4096;
+
+/// Applies `f` to every row of a `[batch, 2n]` tensor, producing `width` numbers per row,
+/// in f64 on the CPU, and returns a tensor of the input's dtype and device.
+pub(crate) fn map_rows(
+    z: &Tensor,
+    dof: usize,
+    width: usize,
+    f: impl Fn(&[f64], &mut [f64]) + Sync,
+) -> hnn_core::Result<Tensor> {
+    hnn_core::symplectic::check_state(z, dof)?;
+    let (dtype, device) = (z.dtype(), z.device().clone());
+    let batch = z.dims()[0];
+    let flat: Vec<f64> = z.to_dtype(DType::F64)?.to_device(&Device::Cpu)?.flatten_all()?.to_vec1()?;
+    let mut out = vec![0.0; batch * width];
+    let d = 2 * dof;
+    if batch >= PARALLEL_BATCH {
+        out.par_chunks_mut(width).zip(flat.par_chunks(d)).for_each(|(o, zi)| f(zi, o));
+    } else {
+        out.chunks_mut(width).zip(flat.chunks(d)).for_each(|(o, zi)| f(zi, o));
+    }
+    let t = Tensor::from_vec(out, (batch, width), &Device::Cpu)?.to_dtype(dtype)?.to_device(&device)?;
+    Ok(t)
+}
+
+/// Implements hnn-core's tensor `Hamiltonian` for analytic systems.
+macro_rules! tensor_hamiltonian {
+    ($($t:ty),* $(,)?) => {$(
+        impl hnn_core::Hamiltonian for $t {
+            fn degrees_of_freedom(&self) -> usize {
+                AnalyticHamiltonian::dof(self)
+            }
+            fn energy(&self, z: &candle_core::Tensor) -> hnn_core::Result<candle_core::Tensor> {
+                Ok(map_rows(z, self.dof(), 1, |zi, o| o[0] = self.energy_at(zi))?.squeeze(1)?)
+            }
+            fn grad(&self, z: &candle_core::Tensor) -> hnn_core::Result<candle_core::Tensor> {
+                map_rows(z, self.dof(), 2 * self.dof(), |zi, o| self.grad_at(zi, o))
+            }
+            fn hamiltonian_field(&self, z: &candle_core::Tensor) -> hnn_core::Result<candle_core::Tensor> {
+                map_rows(z, self.dof(), 2 * self.dof(), |zi, o| self.time_derivatives_at(zi, o))
+            }
+            fn is_separable(&self) -> bool {
+                self.separable()
+            }
+        }
+    )*};
+}
+
+tensor_hamiltonian!(
+    HarmonicOscillator,
+    OscillatorChain,
+    Pendulum,
+    NBody,
+    DoubleWell,
+    HenonHeiles,
+    crate::system::Boxed
+);

@@ -1,0 +1,92 @@
+//! [`System`]: every analytic system as one serializable value, for configs and metadata.
+
+use crate::analytic::*;
+use serde::{Deserialize, Serialize};
+
+/// Any of the analytic systems, tagged by `kind` in configs:
+/// `{ kind = "pendulum", m = 0.5, g = 6.0, l = 1.0 }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum System {
+    /// H = p²/2m + k(q − q₀)²/2.
+    HarmonicOscillator { m: f64, k: f64, q0: f64 },
+    /// H = p²/(2ml²) + mgl(1 − cos q).
+    Pendulum { m: f64, g: f64, l: f64 },
+    /// Planar gravity.
+    NBody { masses: Vec<f64>, g: f64 },
+    /// H = p²/2m + a(q² − b²)².
+    DoubleWell { m: f64, a: f64, b: f64 },
+    /// Hénon–Heiles with coupling λ.
+    HenonHeiles { lambda: f64 },
+    /// A chain of n oscillators between walls.
+    OscillatorChain { n: usize, m: f64, k: f64 },
+}
+
+impl System {
+    /// The analytic Hamiltonian.
+    pub fn hamiltonian(&self) -> Box<dyn AnalyticHamiltonian> {
+        match self.clone() {
+            System::HarmonicOscillator { m, k, q0 } => Box::new(HarmonicOscillator::new(m, k, q0)),
+            System::Pendulum { m, g, l } => Box::new(Pendulum::new(m, g, l)),
+            System::NBody { masses, g } => Box::new(NBody::new(masses, g)),
+            System::DoubleWell { m, a, b } => Box::new(DoubleWell::new(m, a, b)),
+            System::HenonHeiles { lambda } => Box::new(HenonHeiles { lambda }),
+            System::OscillatorChain { n, m, k } => Box::new(OscillatorChain::new(n, m, k)),
+        }
+    }
+
+    /// Checks the parameters (positive masses, lengths, a chain of at least one mass...).
+    pub fn validate(&self) -> crate::Result<()> {
+        let positive = |name: &str, v: f64| {
+            if v > 0.0 && v.is_finite() {
+                Ok(())
+            } else {
+                Err(crate::Error::InvalidSetting(format!("system parameter `{name}` must be positive, got {v}")))
+            }
+        };
+        match self {
+            System::HarmonicOscillator { m, k, .. } => positive("m", *m).and(positive("k", *k)),
+            System::Pendulum { m, g, l } => positive("m", *m).and(positive("g", *g)).and(positive("l", *l)),
+            System::NBody { masses, g } => {
+                if masses.len() < 2 {
+                    return Err(crate::Error::InvalidSetting("an N-body system needs at least 2 masses".into()));
+                }
+                masses.iter().try_for_each(|m| positive("masses", *m)).and(positive("g", *g))
+            }
+            System::DoubleWell { m, a, b } => positive("m", *m).and(positive("a", *a)).and(positive("b", *b)),
+            System::HenonHeiles { .. } => Ok(()),
+            System::OscillatorChain { n, m, k } => {
+                if *n == 0 {
+                    return Err(crate::Error::InvalidSetting("an oscillator chain needs n ≥ 1".into()));
+                }
+                positive("m", *m).and(positive("k", *k))
+            }
+        }
+    }
+
+    /// Degrees of freedom.
+    pub fn dof(&self) -> usize {
+        self.hamiltonian().dof()
+    }
+}
+
+/// A boxed analytic system is usable as a tensor Hamiltonian too.
+pub struct Boxed(pub Box<dyn AnalyticHamiltonian>);
+
+impl AnalyticHamiltonian for Boxed {
+    fn dof(&self) -> usize {
+        self.0.dof()
+    }
+    fn separable(&self) -> bool {
+        self.0.separable()
+    }
+    fn energy_at(&self, z: &[f64]) -> f64 {
+        self.0.energy_at(z)
+    }
+    fn grad_at(&self, z: &[f64], g: &mut [f64]) {
+        self.0.grad_at(z, g)
+    }
+    fn time_derivatives_at(&self, z: &[f64], dz: &mut [f64]) {
+        self.0.time_derivatives_at(z, dz)
+    }
+}

@@ -1,0 +1,136 @@
+//! Analytic systems: gradients against finite differences, tensor and slice forms agreeing,
+//! the reference formulas, conservation along Dormand–Prince trajectories.
+
+use candle_core::{DType, Device, Tensor};
+use hnn_core::Hamiltonian;
+use hnn_systems::*;
+
+fn fd_grad(h: &dyn AnalyticHamiltonian, z: &[f64]) -> Vec<f64> {
+    let eps = 1e-6;
+    (0..z.len())
+        .map(|i| {
+            let (mut a, mut b) = (z.to_vec(), z.to_vec());
+            a[i] += eps;
+            b[i] -= eps;
+            (h.energy_at(&a) - h.energy_at(&b)) / (2.0 * eps)
+        })
+        .collect()
+}
+
+fn systems() -> Vec<(&'static str, Box<dyn AnalyticHamiltonian>, Vec<f64>)> {
+    vec![
+        ("oscillator", Box::new(HarmonicOscillator::new(2.0, 3.0, 0.5)), vec![0.3, -0.7]),
+        ("pendulum", Box::new(Pendulum::new(1.3, 9.8, 0.7)), vec![1.1, 0.4]),
+        ("two_body", Box::new(NBody::unit(2)), vec![0.5, 0.2, -0.4, -0.1, 0.1, 0.3, -0.2, 0.05]),
+        (
+            "three_body",
+            Box::new(NBody::new(vec![1.0, 2.0, 0.5], 1.5)),
+            vec![1.0, 0.0, -0.5, 0.8, -0.4, -0.9, 0.1, 0.2, 0.3, -0.1, 0.0, 0.4],
+        ),
+        ("double_well", Box::new(DoubleWell::new(1.0, 0.7, 1.2)), vec![0.9, -0.3]),
+        ("henon_heiles", Box::new(HenonHeiles::default()), vec![0.1, -0.2, 0.3, 0.15]),
+        ("chain", Box::new(OscillatorChain::new(5, 1.0, 2.0)), (0..10).map(|i| (i as f64 * 0.37).sin()).collect()),
+    ]
+}
+
+#[test]
+fn analytic_gradients_match_finite_differences() {
+    for (name, h, z) in systems() {
+        let mut g = vec![0.0; z.len()];
+        h.grad_at(&z, &mut g);
+        let fd = fd_grad(h.as_ref(), &z);
+        for (a, b) in g.iter().zip(&fd) {
+            assert!((a - b).abs() < 1e-7 * (1.0 + b.abs()), "{name}: {g:?} vs {fd:?}");
+        }
+        // Hamilton's equations: ż = (∂H/∂p, −∂H/∂q).
+        let mut dz = vec![0.0; z.len()];
+        h.time_derivatives_at(&z, &mut dz);
+        let n = z.len() / 2;
+        for i in 0..n {
+            assert_eq!(dz[i], g[n + i]);
+            assert_eq!(dz[n + i], -g[i]);
+        }
+    }
+}
+
+#[test]
+fn reference_formulas() {
+    let spring = HarmonicOscillator::reference_spring();
+    let pend = Pendulum::reference();
+    for (q, p) in [(0.3, -0.7), (2.0, 1.5), (-1.2, 0.1)] {
+        assert!((spring.energy_at(&[q, p]) - (q * q + p * p)).abs() < 1e-15);
+        assert!((pend.energy_at(&[q, p]) - (3.0 * (1.0 - f64::cos(q)) + p * p)).abs() < 1e-14);
+    }
+    let kepler = NBody::unit(2);
+    // Two unit masses at distance 2 at rest: H = −1/2.
+    assert!((kepler.energy_at(&[1.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0]) + 0.5).abs() < 1e-15);
+}
+
+#[test]
+fn tensor_form_agrees_with_slice_form_in_f64_and_f32() {
+    for (name, h, z) in systems() {
+        let system = hnn_systems::system::Boxed(h);
+        let zt = Tensor::from_vec(z.clone(), (1, z.len()), &Device::Cpu).unwrap();
+        let e = system.energy(&zt).unwrap().to_vec1::<f64>().unwrap()[0];
+        assert_eq!(e, system.energy_at(&z), "{name}");
+        let g = system.grad(&zt).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+        let mut g_ref = vec![0.0; z.len()];
+        system.grad_at(&z, &mut g_ref);
+        assert_eq!(g, g_ref, "{name}");
+        let z32 = zt.to_dtype(DType::F32).unwrap();
+        let f = hnn_core::VectorField::time_derivatives(&system, &z32).unwrap();
+        assert_eq!(f.dtype(), DType::F32);
+        assert_eq!(f.dims(), &[1, z.len()]);
+    }
+    // Wrong widths are refused, not misread.
+    let wrong = Tensor::zeros((3, 3), DType::F64, &Device::Cpu).unwrap();
+    assert!(Pendulum::reference().energy(&wrong).is_err());
+}
+
+#[test]
+fn large_batches_are_evaluated_in_parallel_identically() {
+    let h = NBody::unit(3);
+    let z = Tensor::randn(0f64, 1.0, (10_000, 12), &Device::Cpu).unwrap();
+    let e = h.energy(&z).unwrap().to_vec1::<f64>().unwrap();
+    let rows = z.to_vec2::<f64>().unwrap();
+    for i in [0, 4095, 4096, 9999] {
+        assert_eq!(e[i], h.energy_at(&rows[i]));
+    }
+}
+
+#[test]
+fn two_body_energy_is_conserved_at_rtol_1e9_over_the_reference_span() {
+    let task = TrajectoryTask::two_body();
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(3);
+    let starts = task.initial_states(20, &mut rng);
+    let times = task.times();
+    let trajectories = task.integrate(&starts, &times).unwrap();
+    let h = NBody::unit(2);
+    let mut worst: f64 = 0.0;
+    for traj in &trajectories {
+        let e0 = h.energy_at(&traj[..8]);
+        for row in traj.chunks(8) {
+            worst = worst.max(((h.energy_at(row) - e0) / e0).abs());
+        }
+    }
+    assert!(worst < 1e-8, "relative energy drift {worst:.2e}");
+}
+
+#[test]
+fn reference_layout_round_trip() {
+    let h = NBody::new(vec![1.0, 2.0], 1.0);
+    let z = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+    let r = h.to_reference_layout(&z);
+    // [qx1, qx2, qy1, qy2, vx1, vx2, vy1, vy2], v = p/m
+    assert_eq!(r, vec![1.0, 3.0, 2.0, 4.0, 5.0, 3.5, 6.0, 4.0]);
+    assert_eq!(h.from_reference_layout(&r), z);
+}
+
+#[test]
+fn systems_serialize_with_a_kind_tag_and_are_validated() {
+    let s: System = serde_json::from_str(r#"{"kind":"pendulum","m":0.5,"g":6.0,"l":1.0}"#).unwrap();
+    assert_eq!(s, System::Pendulum { m: 0.5, g: 6.0, l: 1.0 });
+    assert!(serde_json::from_str::<System>(r#"{"kind":"pendulum","m":0.5,"g":6.0,"l":1.0,"x":1}"#).is_err());
+    assert!(System::Pendulum { m: -1.0, g: 6.0, l: 1.0 }.validate().unwrap_err().to_string().contains("`m`"));
+    assert!(System::NBody { masses: vec![1.0], g: 1.0 }.validate().is_err());
+}
