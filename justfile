@@ -4,6 +4,14 @@
 test:
     cargo test --workspace
 
+# Run an experiment end to end (experiments/NAME.toml), e.g. `just exp two_body`.
+exp NAME *ARGS:
+    cargo run --release -- exp {{NAME}} {{ARGS}}
+
+# Table 1 from every run under runs/.
+table:
+    cargo run --release -- table runs
+
 # The core tour: integrators on the exact oscillator, then a trained NeuralHamiltonian.
 example:
     cargo run --release --example oscillator

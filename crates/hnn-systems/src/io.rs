@@ -72,7 +72,8 @@ fn meta_json(meta: &DatasetMeta) -> String {
 pub fn save_safetensors(ds: &Dataset, path: &Path) -> Result<()> {
     let data: Vec<(&str, Tensor)> =
         tensors(ds).into_iter().map(|(n, t)| Ok((n, t.to_dtype(DType::F64)?.contiguous()?))).collect::<Result<_>>()?;
-    let metadata = HashMap::from([(META_KEY.to_string(), meta_json(&ds.meta)), ("layout".into(), "q,p".into())]);
+    // A single key: safetensors writes the metadata map in hash order.
+    let metadata = HashMap::from([(META_KEY.to_string(), meta_json(&ds.meta))]);
     let bytes = safetensors::serialize(data, Some(metadata))
         .map_err(|e| Error::bad_file(path, format!("cannot serialize dataset: {e}")))?;
     atomic_write(path, &bytes)

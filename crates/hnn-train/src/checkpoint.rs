@@ -1,0 +1,228 @@
+//! Checkpoints: one `.safetensors` file per model, loadable by any safetensors reader.
+//!
+//! - Tensors: the model's variables under stable names, `<kind>.layers.<i>.weight` `[out, in]`
+//!   and `<kind>.layers.<i>.bias` `[out]` (PyTorch's Linear layout; the last layer has no bias);
+//!   the separable HNN has `separable_hnn.kinetic.layers.*` and `separable_hnn.potential.layers.*`.
+//!   `<kind>` is `hnn`, `separable_hnn` or `baseline`.
+//! - Metadata: key `hnn` holds JSON ([`CheckpointMeta`]): model kind, dof, hidden widths,
+//!   activation, state layout "q,p", dtype, training mode/integrator/dt/step/seed, the experiment
+//!   config, `format` = `hnn-checkpoint`, format version. (A single key, so files are
+//!   reproducible byte for byte.)
+//! - Optimizer state (for `--resume`) goes to a sidecar `<name>.optim.safetensors`: Adam moments
+//!   `m.<var>`, `v.<var>`, and JSON metadata `resume` with the step, the data sampler's position
+//!   and the loss curves so far.
+//!
+//! Every file is written atomically (temporary file, then rename).
+
+use crate::error::{Error, Result};
+use crate::model::{ModelKind, ModelSpec, ModelState};
+use candle_core::{DType, Device, Tensor};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Value of the `format` metadata key.
+pub const FORMAT: &str = "hnn-checkpoint";
+/// Current checkpoint version.
+pub const VERSION: u32 = 1;
+
+/// How a model was trained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct TrainingInfo {
+    /// `gradient` or `trajectory` matching.
+    pub mode: String,
+    /// Integrator used in trajectory matching.
+    pub integrator: Option<String>,
+    /// Integrator step in trajectory matching.
+    pub dt: Option<f64>,
+    /// Optimizer steps taken.
+    pub step: usize,
+    /// Seed of the run.
+    pub seed: u64,
+    /// The experiment configuration, when trained by an experiment.
+    pub experiment: Option<serde_json::Value>,
+}
+
+/// The JSON stored under the `hnn` metadata key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// [`VERSION`].
+    pub version: u32,
+    /// The model.
+    pub model: ModelSpec,
+    /// State layout, always "q,p".
+    pub layout: String,
+    /// dtype of the stored weights (`f32`/`f64`).
+    pub dtype: String,
+    /// How it was trained.
+    pub training: TrainingInfo,
+}
+
+/// What `--resume` needs besides the weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ResumeInfo {
+    /// Optimizer steps taken.
+    pub step: usize,
+    /// Position of the data sampler's random stream.
+    pub rng_word_pos: u128,
+    /// Training loss per step so far.
+    pub train_curve: Vec<f64>,
+    /// (step, test loss) evaluations so far.
+    pub test_curve: Vec<(usize, f64)>,
+}
+
+/// The sidecar path of a checkpoint: `x.safetensors` → `x.optim.safetensors`.
+pub fn optimizer_path(path: &Path) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!("{stem}.optim.safetensors"))
+}
+
+fn dtype_name(d: DType) -> String {
+    format!("{d:?}").to_lowercase()
+}
+
+fn serialize(path: &Path, tensors: Vec<(String, Tensor)>, metadata: HashMap<String, String>) -> Result<()> {
+    let cpu: Vec<(String, Tensor)> =
+        tensors.into_iter().map(|(n, t)| Ok((n, t.to_device(&Device::Cpu)?.contiguous()?))).collect::<Result<_>>()?;
+    let bytes = safetensors::serialize(cpu, Some(metadata))
+        .map_err(|e| Error::checkpoint(path, format!("cannot serialize: {e}")))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    hnn_systems::io::atomic_write(path, &bytes)?;
+    Ok(())
+}
+
+/// Saves the model's weights with metadata.
+pub fn save(state: &ModelState, training: &TrainingInfo, path: &Path) -> Result<()> {
+    let meta = CheckpointMeta {
+        format: FORMAT.into(),
+        version: VERSION,
+        model: state.spec.clone(),
+        layout: "q,p".into(),
+        dtype: dtype_name(state.dtype),
+        training: training.clone(),
+    };
+    // One key only: safetensors writes its metadata map in hash order, and a single key keeps
+    // the file byte-for-byte reproducible.
+    let metadata = HashMap::from([("hnn".to_string(), serde_json::to_string(&meta).expect("metadata serializes"))]);
+    let tensors = state.named_vars().into_iter().map(|(n, v)| (n, v.as_tensor().clone())).collect();
+    serialize(path, tensors, metadata)
+}
+
+/// Saves the optimizer sidecar.
+pub fn save_optimizer(path: &Path, tensors: Vec<(String, Tensor)>, resume: &ResumeInfo) -> Result<()> {
+    let metadata =
+        HashMap::from([("resume".to_string(), serde_json::to_string(resume).expect("resume info serializes"))]);
+    serialize(&optimizer_path(path), tensors, metadata)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+fn header(path: &Path, bytes: &[u8]) -> Result<HashMap<String, String>> {
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| Error::checkpoint(path, format!("not a valid safetensors file, truncated or corrupt ({e})")))?;
+    Ok(meta.metadata().clone().unwrap_or_default())
+}
+
+/// Reads only the metadata of a checkpoint.
+pub fn read_meta(path: &Path) -> Result<CheckpointMeta> {
+    let bytes = read(path)?;
+    parse_meta(path, &header(path, &bytes)?)
+}
+
+fn parse_meta(path: &Path, header: &HashMap<String, String>) -> Result<CheckpointMeta> {
+    let json = header.get("hnn").ok_or_else(|| {
+        Error::checkpoint(
+            path,
+            "no `hnn` metadata: not an hnn checkpoint (an optimizer sidecar or another program's file?)",
+        )
+    })?;
+    let meta: CheckpointMeta =
+        serde_json::from_str(json).map_err(|e| Error::checkpoint(path, format!("metadata is not valid ({e})")))?;
+    if meta.format != FORMAT {
+        return Err(Error::checkpoint(path, format!("format `{}` is not `{FORMAT}`", meta.format)));
+    }
+    if meta.version > VERSION {
+        return Err(Error::checkpoint(
+            path,
+            format!("version {} is newer than this hnn understands ({VERSION})", meta.version),
+        ));
+    }
+    if meta.layout != "q,p" {
+        return Err(Error::checkpoint(path, format!("state layout `{}` is not supported", meta.layout)));
+    }
+    Ok(meta)
+}
+
+/// Loads a checkpoint onto `device` in `dtype` (default: the stored one). With `expect`, a
+/// checkpoint of another model kind is refused.
+pub fn load(
+    path: &Path,
+    device: &Device,
+    dtype: Option<DType>,
+    expect: Option<ModelKind>,
+) -> Result<(ModelState, CheckpointMeta)> {
+    let bytes = read(path)?;
+    let meta = parse_meta(path, &header(path, &bytes)?)?;
+    if let Some(kind) = expect {
+        if meta.model.kind != kind {
+            return Err(Error::checkpoint(
+                path,
+                format!("holds a `{}` model, expected `{}`", meta.model.kind.name(), kind.name()),
+            ));
+        }
+    }
+    meta.model.validate().map_err(|e| Error::checkpoint(path, format!("model spec: {e}")))?;
+    let stored = match meta.dtype.as_str() {
+        "f32" => DType::F32,
+        "f64" => DType::F64,
+        "f16" => DType::F16,
+        "bf16" => DType::BF16,
+        other => return Err(Error::checkpoint(path, format!("unsupported dtype `{other}`"))),
+    };
+    let dtype = dtype.unwrap_or(stored);
+    let mut tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+        .map_err(|e| Error::checkpoint(path, format!("cannot read tensors ({e})")))?;
+    let state = ModelState::new(meta.model.clone(), dtype, device, 0)?;
+    for (name, var) in state.named_vars() {
+        let t = tensors.remove(&name).ok_or_else(|| Error::checkpoint(path, format!("tensor `{name}` is missing")))?;
+        if t.dims() != var.dims() {
+            return Err(Error::checkpoint(
+                path,
+                format!("tensor `{name}` has shape {:?}, the model needs {:?}", t.dims(), var.dims()),
+            ));
+        }
+        let values = t.to_dtype(dtype)?.to_device(device)?;
+        var.set(&values)?;
+    }
+    if let Some(extra) = tensors.keys().next() {
+        return Err(Error::checkpoint(
+            path,
+            format!("unexpected tensor `{extra}` for a `{}` model", meta.model.kind.name()),
+        ));
+    }
+    if !state.all_finite()? {
+        return Err(Error::checkpoint(path, "weights contain NaN or Inf"));
+    }
+    Ok((state, meta))
+}
+
+/// Loads the optimizer sidecar of a checkpoint.
+pub fn load_optimizer(path: &Path) -> Result<(HashMap<String, Tensor>, ResumeInfo)> {
+    let side = optimizer_path(path);
+    let bytes = read(&side)?;
+    let header = header(&side, &bytes)?;
+    let json = header
+        .get("resume")
+        .ok_or_else(|| Error::checkpoint(&side, "no `resume` metadata: not an optimizer sidecar"))?;
+    let resume: ResumeInfo = serde_json::from_str(json)
+        .map_err(|e| Error::checkpoint(&side, format!("resume metadata is not valid ({e})")))?;
+    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+        .map_err(|e| Error::checkpoint(&side, format!("cannot read tensors ({e})")))?;
+    Ok((tensors, resume))
+}

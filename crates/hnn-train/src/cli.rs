@@ -1,0 +1,340 @@
+//! The `hnn` command line.
+
+use crate::checkpoint;
+use crate::device::{check_precision, select_device, DeviceChoice, Precision};
+use crate::error::{Error, Result};
+use crate::eval::{evaluate, EvalSet};
+use crate::experiment::{self, locate_config, model_seed, ExperimentConfig, RunOptions};
+use crate::model::{ModelKind, ModelSpec, ModelState};
+use crate::threads::run_sized;
+use crate::train::{train, RunContext, TrainData};
+use candle_core::{DType, Device, Tensor};
+use clap::{Args, Parser, Subcommand};
+use hnn_core::integrators::DormandPrince;
+use hnn_core::{rollout, IntegratorKind, Solver};
+use std::path::{Path, PathBuf};
+
+/// Hamiltonian Neural Networks: train, evaluate and integrate learned dynamics.
+#[derive(Debug, Parser)]
+#[command(name = "hnn", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Compute {
+    /// Device: auto picks CUDA/Metal when this build supports it and the machine has one.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
+    /// Precision of training.
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    dtype: Precision,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run an experiment end to end: data → train HNN and baseline → evaluate → checkpoints,
+    /// metrics.json, plots, under OUT/NAME/SEED/.
+    Exp {
+        /// Experiment name (experiments/NAME.toml) or path to a config file.
+        name: String,
+        /// Number of seeds (0, 1, …, N−1).
+        #[arg(long, default_value_t = 1)]
+        seeds: u64,
+        /// First seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Override the number of training steps.
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Output root.
+        #[arg(long, default_value = "runs")]
+        out: PathBuf,
+        /// Data file for experiments that read one (e.g. the real pendulum).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Skip the plots.
+        #[arg(long)]
+        no_plots: bool,
+        #[command(flatten)]
+        compute: Compute,
+    },
+    /// Train one model of an experiment config (optionally resuming a checkpoint).
+    Train {
+        /// The experiment config (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Which model.
+        #[arg(long, value_enum, default_value_t = ModelKind::Hnn)]
+        model: ModelKind,
+        /// Seed (data and initialisation).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Continue from this checkpoint (its optimizer sidecar must be beside it).
+        #[arg(long)]
+        resume: Option<PathBuf>,
+        /// Override the number of training steps.
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Where to write the checkpoint (default: runs/NAME/SEED/MODEL.safetensors).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Data file override.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[command(flatten)]
+        compute: Compute,
+    },
+    /// Evaluate a checkpoint with the experiment config stored in it (or another one).
+    Eval {
+        /// The checkpoint.
+        checkpoint: PathBuf,
+        /// Use this config instead of the stored one.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Seed of the data and rollout starts.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Data file override.
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Integrate a checkpoint's learned dynamics from a state; prints CSV (t, z…, H).
+    Rollout {
+        /// The checkpoint.
+        checkpoint: PathBuf,
+        /// Initial state, comma-separated, q first then p.
+        #[arg(long, allow_hyphen_values = true)]
+        z0: String,
+        /// End time.
+        #[arg(long, default_value_t = 10.0)]
+        t_end: f64,
+        /// Output points (both ends included).
+        #[arg(long, default_value_t = 101)]
+        points: usize,
+        /// dopri5 (adaptive) or a fixed-step integrator name.
+        #[arg(long, default_value = "dopri5")]
+        method: String,
+        /// Step of a fixed-step integrator.
+        #[arg(long, default_value_t = 0.01)]
+        dt: f64,
+    },
+    /// Generate (or load and convert) an experiment's dataset and save it (.safetensors or .npz).
+    Data {
+        /// Experiment name or config path.
+        name: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Data file for experiments that read one.
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Aggregate runs (metrics.json files) into a Markdown table shaped like the paper's Table 1.
+    Table {
+        /// Directory to scan.
+        #[arg(default_value = "runs")]
+        dir: PathBuf,
+    },
+}
+
+/// Parses the arguments and runs the command.
+pub fn main() -> anyhow::Result<()> {
+    crate::threads::init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    run(cli.command)?;
+    Ok(())
+}
+
+fn progress() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stderr())
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Exp { name, seeds, seed, steps, out, data, no_plots, compute } => {
+            let cfg = ExperimentConfig::from_file(&locate_config(&name)?)?;
+            if seeds == 0 {
+                return Err(Error::Config("--seeds must be at least 1".into()));
+            }
+            let opts = RunOptions {
+                seeds: (seed..seed + seeds).collect(),
+                device: compute.device,
+                precision: compute.dtype,
+                steps,
+                out: out.clone(),
+                data_path: data,
+                progress: progress(),
+                plots: !no_plots,
+            };
+            let runs = experiment::run(&cfg, &opts)?;
+            println!("{}", crate::table::markdown(&runs));
+            println!("outputs: {}", out.join(&cfg.name).display());
+            Ok(())
+        }
+        Command::Train { config, model, seed, resume, steps, out, data, compute } => {
+            let mut cfg = ExperimentConfig::from_file(&config)?;
+            if let Some(s) = steps {
+                cfg.train.steps = s;
+                cfg.validate()?;
+            }
+            let device = select_device(compute.device)?;
+            check_precision(&device, compute.dtype)?;
+            let dtype = compute.dtype.dtype();
+            let ds = cfg.data.load(seed, data.as_deref())?;
+            let path = out.unwrap_or_else(|| {
+                PathBuf::from("runs")
+                    .join(&cfg.name)
+                    .join(seed.to_string())
+                    .join(format!("{}.safetensors", model.name()))
+            });
+            let mseed = model_seed(seed, model);
+            let state = match &resume {
+                Some(ckpt) => checkpoint::load(ckpt, &device, Some(dtype), Some(model))?.0,
+                None => ModelState::new(
+                    ModelSpec {
+                        kind: model,
+                        dof: ds.meta.dof,
+                        hidden: cfg.model.hidden.clone(),
+                        activation: cfg.model.activation.clone(),
+                    },
+                    dtype,
+                    &device,
+                    mseed,
+                )?,
+            };
+            let data = TrainData::new(&ds, &cfg.train.objective, dtype, &device)?;
+            let ctx = RunContext {
+                seed: mseed,
+                checkpoint: Some(path.clone()),
+                info: checkpoint::TrainingInfo {
+                    mode: match cfg.train.objective {
+                        crate::train::Objective::Gradient => "gradient".into(),
+                        _ => "trajectory".into(),
+                    },
+                    experiment: Some(serde_json::to_value(&cfg).expect("config serializes")),
+                    ..Default::default()
+                },
+                progress: progress(),
+                label: format!("{} {}", cfg.name, model.name()),
+            };
+            let width = cfg.model.hidden.iter().copied().max().unwrap_or(1);
+            let rows = if cfg.train.batch_size == 0 { ds.train.len() } else { cfg.train.batch_size };
+            let report = run_sized(&device, rows, width, || train(&state, &data, &cfg.train, &ctx, resume.as_deref()))?;
+            println!(
+                "trained {} for {} steps in {:.2} s ({:.0} steps/s); final loss {:.4e}; test loss {:.4e}",
+                model.name(),
+                report.steps_run,
+                report.seconds,
+                report.steps_per_second(),
+                report.train_curve.last().copied().unwrap_or(f64::NAN),
+                report.test_curve.last().map(|t| t.1).unwrap_or(f64::NAN)
+            );
+            println!("checkpoint: {}", path.display());
+            Ok(())
+        }
+        Command::Eval { checkpoint: ckpt, config, seed, data } => {
+            let (state, meta) = checkpoint::load(&ckpt, &Device::Cpu, Some(DType::F64), None)?;
+            let cfg = match config {
+                Some(p) => ExperimentConfig::from_file(&p)?,
+                None => {
+                    let json = meta
+                        .training
+                        .experiment
+                        .clone()
+                        .ok_or_else(|| Error::checkpoint(&ckpt, "stores no experiment config: pass --config"))?;
+                    serde_json::from_value(json).map_err(|e| Error::checkpoint(&ckpt, format!("stored config: {e}")))?
+                }
+            };
+            let ds = cfg.data.load(seed, data.as_deref())?;
+            if ds.meta.dof != state.spec.dof {
+                return Err(Error::Config(format!("the data have {} dof, the model {}", ds.meta.dof, state.spec.dof)));
+            }
+            let truth = cfg.eval.truth.clone().or_else(|| cfg.data.truth()).expect("validated");
+            let set = EvalSet::new(&cfg.eval, truth, cfg.data.sampler(), &ds, seed)?;
+            let tdata = TrainData::new(&ds, &cfg.train.objective, DType::F64, &Device::Cpu)?;
+            let width = cfg.model.hidden.iter().copied().max().unwrap_or(1);
+            let (metrics, _) = run_sized(&Device::Cpu, set.starts.len(), width, || {
+                evaluate(&state, &cfg.train.objective, &tdata, &set, &cfg.eval)
+            })?;
+            println!("{}", serde_json::to_string_pretty(&metrics).expect("metrics serialize"));
+            Ok(())
+        }
+        Command::Rollout { checkpoint: ckpt, z0, t_end, points, method, dt } => {
+            rollout_cmd(&ckpt, &z0, t_end, points, &method, dt)
+        }
+        Command::Data { name, out, seed, data } => {
+            let cfg = ExperimentConfig::from_file(&locate_config(&name)?)?;
+            let ds = cfg.data.load(seed, data.as_deref())?;
+            hnn_systems::io::save(&ds, &out)?;
+            println!(
+                "{}: {} train + {} test samples of {} (dof {}) → {}",
+                cfg.name,
+                ds.train.len(),
+                ds.test.len(),
+                ds.meta.system,
+                ds.meta.dof,
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Table { dir } => {
+            let runs = crate::table::collect(&dir)?;
+            if runs.is_empty() {
+                return Err(Error::Config(format!("no metrics.json under {}", dir.display())));
+            }
+            println!("{}", crate::table::markdown(&runs));
+            Ok(())
+        }
+    }
+}
+
+fn rollout_cmd(ckpt: &Path, z0: &str, t_end: f64, points: usize, method: &str, dt: f64) -> Result<()> {
+    let (state, _) = checkpoint::load(ckpt, &Device::Cpu, Some(DType::F64), None)?;
+    let z: Vec<f64> = z0
+        .split(',')
+        .map(|s| s.trim().parse::<f64>().map_err(|e| Error::Config(format!("--z0: `{s}` is not a number ({e})"))))
+        .collect::<Result<_>>()?;
+    if z.len() != 2 * state.spec.dof {
+        return Err(Error::Config(format!(
+            "--z0 has {} numbers; this model's state has {} (q first, then p)",
+            z.len(),
+            2 * state.spec.dof
+        )));
+    }
+    if points < 2 || t_end.is_nan() || t_end <= 0.0 {
+        return Err(Error::Config("--points must be ≥ 2 and --t-end positive".into()));
+    }
+    let times: Vec<f64> = (0..points).map(|i| t_end * i as f64 / (points - 1) as f64).collect();
+    let solver = if method == "dopri5" {
+        Solver::Adaptive(DormandPrince::new(1e-9, 1e-9))
+    } else {
+        Solver::Fixed { integrator: method.parse::<IntegratorKind>()?.build(), dt }
+    };
+    let z0 = Tensor::from_vec(z.clone(), (1, z.len()), &Device::Cpu)?;
+    let width = state.spec.hidden.iter().copied().max().unwrap_or(1);
+    let model = state.frozen(DType::F64, &Device::Cpu)?;
+    let traj = run_sized(&Device::Cpu, 1, width, || rollout(&model, &z0, &times, &solver))?.squeeze(1)?;
+    let energy = model.energy(&traj)?;
+    let rows = traj.to_vec2::<f64>()?;
+    let e = match energy {
+        Some(e) => e.to_vec1::<f64>()?,
+        None => vec![f64::NAN; rows.len()],
+    };
+    let n = z.len() / 2;
+    let header: Vec<String> = (0..n).map(|i| format!("q{i}")).chain((0..n).map(|i| format!("p{i}"))).collect();
+    println!("t,{},H", header.join(","));
+    for ((t, r), e) in times.iter().zip(&rows).zip(e) {
+        let cols: Vec<String> = r.iter().map(|v| format!("{v}")).collect();
+        println!("{t},{},{e}", cols.join(","));
+    }
+    Ok(())
+}

@@ -1,0 +1,350 @@
+//! Evaluation: derivative MSE on train and test (mean ± std/√N), and rollouts of the model
+//! against the true system from the same starts, all trajectories batched in one tensor:
+//! energy MSE under the true Hamiltonian (and under an analysis quantity, where the reference
+//! used one), trajectory MSE, relative energy drift, valid-prediction time.
+
+use crate::error::{Error, Result};
+use crate::model::ModelState;
+use crate::train::{Objective, TrainData};
+use candle_core::{DType, Device, Tensor};
+use hnn_core::integrators::DormandPrince;
+use hnn_core::{rollout, IntegratorKind, Solver};
+use hnn_systems::{AnalyticHamiltonian, Dataset, InitialStates, System};
+use rand::seq::IndexedRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Where rollout starts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StartFrom {
+    /// Fresh draws from the data task's initial-state sampler (generated data).
+    #[default]
+    Sampler,
+    /// Random states of the test split (measured data).
+    TestData,
+}
+
+fn default_method() -> String {
+    "dopri5".into()
+}
+fn default_rtol() -> f64 {
+    1e-9
+}
+fn default_atol() -> f64 {
+    1e-9
+}
+fn default_threshold() -> f64 {
+    0.1
+}
+
+/// Evaluation settings (the `[eval]` table of an experiment).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalConfig {
+    /// Number of rollout starts.
+    pub starts: usize,
+    /// Rollouts span [0, t_end]...
+    pub t_end: f64,
+    /// ...sampled at this many points.
+    pub points: usize,
+    /// `dopri5` (adaptive, as the reference's RK45) or a fixed-step integrator name.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Adaptive tolerances.
+    #[serde(default = "default_rtol")]
+    pub rtol: f64,
+    /// Adaptive tolerances.
+    #[serde(default = "default_atol")]
+    pub atol: f64,
+    /// Step of a fixed-step method.
+    #[serde(default)]
+    pub dt: Option<f64>,
+    /// The true system (default: the data task's).
+    #[serde(default)]
+    pub truth: Option<System>,
+    /// A second energy to report, as the reference analysis measured it.
+    #[serde(default)]
+    pub analysis_energy: Option<System>,
+    /// Where the starts come from.
+    #[serde(default)]
+    pub start_from: StartFrom,
+    /// Relative state error at which a prediction stops being valid.
+    #[serde(default = "default_threshold")]
+    pub valid_threshold: f64,
+}
+
+impl EvalConfig {
+    /// Checks every field, naming the wrong one.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |m: String| Err(Error::Config(m));
+        if self.starts == 0 {
+            return fail("eval.starts must be at least 1".into());
+        }
+        if self.points < 2 {
+            return fail(format!("eval.points must be at least 2, got {}", self.points));
+        }
+        if !(self.t_end > 0.0 && self.t_end.is_finite()) {
+            return fail(format!("eval.t_end must be positive, got {}", self.t_end));
+        }
+        if self.method != "dopri5" {
+            self.method.parse::<IntegratorKind>().map_err(|e| Error::Config(format!("eval.method: {e}")))?;
+            match self.dt {
+                Some(dt) if dt > 0.0 && dt.is_finite() => {}
+                _ => return fail(format!("eval.dt must be positive for the fixed-step method `{}`", self.method)),
+            }
+        }
+        if !(self.rtol > 0.0 && self.atol > 0.0) {
+            return fail("eval.rtol and eval.atol must be positive".into());
+        }
+        for s in [&self.truth, &self.analysis_energy].into_iter().flatten() {
+            s.validate().map_err(|e| Error::Config(format!("eval: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The output times.
+    pub fn times(&self) -> Vec<f64> {
+        (0..self.points).map(|i| self.t_end * i as f64 / (self.points - 1) as f64).collect()
+    }
+
+    fn solver(&self) -> Result<Solver> {
+        if self.method == "dopri5" {
+            Ok(Solver::Adaptive(DormandPrince { max_steps: 200_000, ..DormandPrince::new(self.rtol, self.atol) }))
+        } else {
+            let kind: IntegratorKind = self.method.parse()?;
+            Ok(Solver::Fixed { integrator: kind.build(), dt: self.dt.unwrap_or(0.01) })
+        }
+    }
+}
+
+/// A mean with its standard error over n values. Non-finite values (a rollout that blew up)
+/// are written to JSON as the strings "inf"/"nan".
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeanSem {
+    /// Mean.
+    #[serde(with = "crate::json_float")]
+    pub mean: f64,
+    /// Standard error std/√n.
+    #[serde(with = "crate::json_float")]
+    pub sem: f64,
+    /// Number of values.
+    pub n: usize,
+}
+
+impl MeanSem {
+    /// Of a list of values.
+    pub fn of(values: &[f64]) -> Self {
+        let n = values.len();
+        if n == 0 {
+            return Self { mean: f64::NAN, sem: f64::NAN, n };
+        }
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+        Self { mean, sem: (var / n as f64).sqrt(), n }
+    }
+}
+
+/// Rollout starts and the true trajectories from them (shared by the models of one run).
+#[derive(Debug, Clone)]
+pub struct EvalSet {
+    /// Output times.
+    pub times: Vec<f64>,
+    /// Starts, `[starts][2n]`.
+    pub starts: Vec<Vec<f64>>,
+    /// True trajectories, `[starts][T·2n]`.
+    pub truth: Vec<Vec<f64>>,
+    /// The true system.
+    pub system: System,
+}
+
+impl EvalSet {
+    /// Draws the starts (seeded) and integrates the truth in f64.
+    pub fn new(
+        cfg: &EvalConfig,
+        truth: System,
+        sampler: Option<&InitialStates>,
+        data: &Dataset,
+        seed: u64,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_e7a1);
+        let starts: Vec<Vec<f64>> = match (cfg.start_from, sampler) {
+            (StartFrom::Sampler, Some(s)) => (0..cfg.starts).map(|_| s.sample(&mut rng)).collect(),
+            (StartFrom::Sampler, None) => {
+                return Err(Error::Config(
+                    "eval.start_from = \"sampler\" needs generated data; use \"test_data\"".into(),
+                ))
+            }
+            (StartFrom::TestData, _) => {
+                let rows = data.test.z.to_vec2::<f64>()?;
+                if rows.is_empty() {
+                    return Err(Error::Config("eval.start_from = \"test_data\" but the test split is empty".into()));
+                }
+                (0..cfg.starts).map(|_| rows.choose(&mut rng).expect("non-empty").clone()).collect()
+            }
+        };
+        let times = cfg.times();
+        let h = truth.hamiltonian();
+        if h.dof() * 2 != starts[0].len() {
+            return Err(Error::Config(format!(
+                "eval.truth has {} dof but the data have {}",
+                h.dof(),
+                starts[0].len() / 2
+            )));
+        }
+        let solver = DormandPrince::new(1e-10, 1e-12);
+        let truth_traj = starts
+            .iter()
+            .map(|y0| Ok(solver.solve_slice(|y, dy| h.time_derivatives_at(y, dy), y0, &times)?))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { times, starts, truth: truth_traj, system: truth })
+    }
+}
+
+/// Everything measured about one trained model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMetrics {
+    /// Loss on the training split (per-sample MSE, mean ± sem).
+    pub train_loss: MeanSem,
+    /// Loss on the test split.
+    pub test_loss: MeanSem,
+    /// MSE between H_true along the model's rollout and along the true one (per start).
+    pub energy_mse: MeanSem,
+    /// The same under the analysis quantity, if configured.
+    pub energy_mse_analysis: Option<MeanSem>,
+    /// MSE between the model's and the true states along the rollouts.
+    pub trajectory_mse: MeanSem,
+    /// |H_true(z(t_end)) − H_true(z(0))| / |H_true(z(0))| along the model's rollout.
+    pub energy_drift: MeanSem,
+    /// First time the relative state error exceeds the threshold (t_end if never).
+    pub valid_time: MeanSem,
+    /// Whether the adaptive solver failed and a fixed-step RK4 rollout was used instead.
+    pub solver_fallback: bool,
+}
+
+/// A model's rollout, `[starts][T·2n]`, for plots.
+pub type Rollouts = Vec<Vec<f64>>;
+
+/// Per-sample squared error averaged over components, in chunks.
+fn per_sample_errors(
+    loss_field: &dyn hnn_core::VectorField,
+    objective: &Objective,
+    data: &TrainData,
+    train: bool,
+) -> Result<Vec<f64>> {
+    let (input, target) = match data {
+        TrainData::Derivatives { train: tr, test } => {
+            let s = if train { tr } else { test };
+            (s.z.clone(), s.dz.clone())
+        }
+        TrainData::Transitions { train: tr, test, .. } => {
+            let s = if train { tr } else { test };
+            (s.start.clone(), s.end.clone())
+        }
+    };
+    let n = input.dims()[0];
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0;
+    while start < n {
+        let len = 8192.min(n - start);
+        let x = input.narrow(0, start, len)?;
+        let y = target.narrow(0, start, len)?;
+        let pred = match objective {
+            Objective::Gradient => loss_field.time_derivatives(&x)?,
+            Objective::Trajectory { integrator, substeps } => {
+                let TrainData::Transitions { interval, .. } = data else { unreachable!() };
+                let kind: IntegratorKind = integrator.parse()?;
+                kind.build().propagate(loss_field, &x, interval / *substeps as f64, *substeps)?
+            }
+        };
+        let e = (pred - y)?.sqr()?.mean(1)?.to_dtype(DType::F64)?.to_vec1::<f64>()?;
+        out.extend(e);
+        start += len;
+    }
+    Ok(out)
+}
+
+/// Evaluates a trained model: losses on `data` (its own dtype/device) and rollouts in f64 on
+/// the CPU against `set`.
+pub fn evaluate(
+    state: &ModelState,
+    objective: &Objective,
+    data: &TrainData,
+    set: &EvalSet,
+    cfg: &EvalConfig,
+) -> Result<(ModelMetrics, Rollouts)> {
+    let frozen = state.frozen(state.dtype, &state.device)?;
+    let train_loss = MeanSem::of(&per_sample_errors(&frozen, objective, data, true)?);
+    let test_loss = MeanSem::of(&per_sample_errors(&frozen, objective, data, false)?);
+
+    let f64_model = state.frozen(DType::F64, &Device::Cpu)?;
+    let width = set.starts[0].len();
+    let z0 = Tensor::from_vec(set.starts.concat(), (set.starts.len(), width), &Device::Cpu)?;
+    let (traj, fallback) = match rollout(&f64_model, &z0, &set.times, &cfg.solver()?) {
+        Ok(t) => (t, false),
+        Err(e) => {
+            tracing::warn!("adaptive rollout failed ({e}); falling back to RK4 with a fixed step");
+            let dt = (set.times[1] - set.times[0]) / 20.0;
+            (rollout(&f64_model, &z0, &set.times, &Solver::fixed(hnn_core::integrators::Rk4, dt))?, true)
+        }
+    };
+    // [T, B, 2n] → per start [T·2n]
+    let t_len = set.times.len();
+    let flat = traj.transpose(0, 1)?.contiguous()?.reshape((set.starts.len(), t_len * width))?.to_vec2::<f64>()?;
+    let h = set.system.hamiltonian();
+    let analysis = cfg.analysis_energy.as_ref().map(|s| s.hamiltonian());
+    let (mut e_mse, mut a_mse, mut t_mse, mut drift, mut valid) = (vec![], vec![], vec![], vec![], vec![]);
+    for (model_traj, true_traj) in flat.iter().zip(&set.truth) {
+        let rows = model_traj.chunks(width).zip(true_traj.chunks(width));
+        let energy_sq = |h: &dyn AnalyticHamiltonian| -> f64 {
+            model_traj
+                .chunks(width)
+                .zip(true_traj.chunks(width))
+                .map(|(m, t)| (h.energy_at(m) - h.energy_at(t)).powi(2))
+                .sum::<f64>()
+                / t_len as f64
+        };
+        e_mse.push(sanitize(energy_sq(h.as_ref())));
+        if let Some(a) = &analysis {
+            a_mse.push(sanitize(energy_sq(a.as_ref())));
+        }
+        let se: f64 = rows.clone().map(|(m, t)| m.iter().zip(t).map(|(a, b)| (a - b).powi(2)).sum::<f64>()).sum();
+        t_mse.push(sanitize(se / (t_len * width) as f64));
+        let e0 = h.energy_at(&model_traj[..width]);
+        let e1 = h.energy_at(&model_traj[(t_len - 1) * width..]);
+        drift.push(sanitize(((e1 - e0) / e0).abs()));
+        let mut valid_until = *set.times.last().expect("times");
+        for (k, (m, t)) in rows.enumerate() {
+            let err: f64 = m.iter().zip(t).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+            let norm: f64 = t.iter().map(|b| b * b).sum::<f64>().sqrt().max(1e-12);
+            let ratio = err / norm;
+            if ratio.is_nan() || ratio > cfg.valid_threshold {
+                valid_until = set.times[k];
+                break;
+            }
+        }
+        valid.push(valid_until);
+    }
+    let metrics = ModelMetrics {
+        train_loss,
+        test_loss,
+        energy_mse: MeanSem::of(&e_mse),
+        energy_mse_analysis: analysis.map(|_| MeanSem::of(&a_mse)),
+        trajectory_mse: MeanSem::of(&t_mse),
+        energy_drift: MeanSem::of(&drift),
+        valid_time: MeanSem::of(&valid),
+        solver_fallback: fallback,
+    };
+    Ok((metrics, flat))
+}
+
+/// Non-finite values (a rollout that blew up) become +∞ so that means stay meaningful in JSON.
+fn sanitize(x: f64) -> f64 {
+    if x.is_finite() {
+        x
+    } else {
+        f64::INFINITY
+    }
+}

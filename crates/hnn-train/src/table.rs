@@ -1,0 +1,90 @@
+//! `hnn table`: aggregates `metrics.json` files into a Markdown table shaped like the paper's
+//! Table 1 (baseline → HNN), mean ± std over seeds, with the paper's figures beside them.
+
+use crate::error::{Error, Result};
+use crate::experiment::RunMetrics;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The paper's Table 1 (baseline, HNN) for train loss, test loss, energy MSE.
+pub const PAPER: [(&str, [(f64, f64); 3]); 6] = [
+    ("spring", [(3.71e-2, 3.69e-2), (3.67e-2, 3.59e-2), (1.71e-1, 3.84e-4)]),
+    ("pendulum", [(3.26e-2, 3.28e-2), (3.53e-2, 3.56e-2), (4.15e-2, 2.49e-2)]),
+    ("real_pendulum", [(2.75e-3, 9.24e-3), (2.19e-3, 5.96e-3), (3.86e-1, 1.45e-2)]),
+    ("two_body", [(3.27e-5, 3.00e-6), (2.96e-5, 2.82e-6), (6.33e-2, 3.88e-5)]),
+    ("three_body", [(9.56e-2, 8.03e-2), (3.80e-1, 4.88e-1), (1.09e2, 4.19e-2)]),
+    ("pixels", [(1.77e-4, 1.87e-4), (1.73e-4, 1.85e-4), (9.27e-3, 1.53e-4)]),
+];
+
+/// Every `metrics.json` under `dir`, recursively.
+pub fn collect(dir: &Path) -> Result<Vec<RunMetrics>> {
+    let mut out = vec![];
+    let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))?;
+        for entry in entries {
+            let path = entry.map_err(|e| Error::io(&d, e))?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == "metrics.json") {
+                let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+                let m: RunMetrics =
+                    serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+                out.push(m);
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.experiment, a.seed).cmp(&(&b.experiment, b.seed)));
+    Ok(out)
+}
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 { v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (mean, var.sqrt())
+}
+
+fn fmt(v: &[f64]) -> String {
+    if v.is_empty() {
+        return "—".into();
+    }
+    let (m, s) = mean_std(v);
+    if v.len() > 1 {
+        format!("{m:.2e} ± {s:.1e}")
+    } else {
+        format!("{m:.2e}")
+    }
+}
+
+/// The Markdown table of a set of runs.
+pub fn markdown(runs: &[RunMetrics]) -> String {
+    let mut by_exp: BTreeMap<&str, Vec<&RunMetrics>> = BTreeMap::new();
+    for r in runs {
+        by_exp.entry(&r.experiment).or_default().push(r);
+    }
+    let mut s = String::from(
+        "| task | seeds | train loss: baseline → HNN | test loss: baseline → HNN | energy MSE: baseline → HNN | paper energy MSE |\n|---|---|---|---|---|---|\n",
+    );
+    for (exp, rs) in by_exp {
+        let get = |model: &str, f: &dyn Fn(&crate::eval::ModelMetrics) -> f64| -> Vec<f64> {
+            rs.iter().filter_map(|r| r.models.get(model)).map(|m| f(&m.metrics)).collect()
+        };
+        let cell = |f: &dyn Fn(&crate::eval::ModelMetrics) -> f64| {
+            format!("{} → {}", fmt(&get("baseline", f)), fmt(&get("hnn", f)))
+        };
+        let paper = PAPER
+            .iter()
+            .find(|(n, _)| *n == exp)
+            .map(|(_, v)| format!("{:.2e} → {:.2e}", v[2].0, v[2].1))
+            .unwrap_or("—".into());
+        s.push_str(&format!(
+            "| {exp} | {} | {} | {} | {} | {paper} |\n",
+            rs.len(),
+            cell(&|m| m.train_loss.mean),
+            cell(&|m| m.test_loss.mean),
+            cell(&|m| m.energy_mse.mean),
+        ));
+    }
+    s
+}

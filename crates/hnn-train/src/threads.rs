@@ -1,0 +1,44 @@
+//! How many CPU threads a piece of work gets.
+//!
+//! candle's CPU matmul hands every product, however small, to rayon with as many threads as
+//! the machine has. For the small matrices of HNN training (a batch of 80 states through a
+//! 16-wide network) the cross-thread wake-ups cost far more than the arithmetic: measured on
+//! the 2-core dev machine, trajectory matching ran 6× slower on 2 threads than on 1, nearly all
+//! of it in the kernel. Work below a size threshold therefore runs inside a one-thread rayon
+//! pool (gemm's parallel tasks then execute inline on the calling thread).
+
+//!
+//! [`init`] also fixes the thread count once at start-up: without `RAYON_NUM_THREADS`, candle
+//! asks the operating system for the CPU count on every matmul, which on Linux re-reads the
+//! cgroup quota files (measured: 62 000 file opens in a 3-second run).
+
+use candle_core::Device;
+
+/// Sets `RAYON_NUM_THREADS` to the machine's parallelism if unset. Call first thing in `main`,
+/// before any thread exists (the CLI does).
+pub fn init() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        // Safe here: called at start-up, before other threads read the environment.
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
+}
+
+/// Multiply–accumulates per matmul above which the machine's threads pay off.
+pub const PARALLEL_MACS: usize = 64 * 1024 * 1024;
+
+/// Stack size of the worker that runs small work.
+pub const STACK_BYTES: usize = 256 * 1024 * 1024;
+
+/// Runs `f` with a thread budget suited to a matmul of `rows × width × width` on `device`.
+pub fn run_sized<R: Send>(device: &Device, rows: usize, width: usize, f: impl FnOnce() -> R + Send) -> R {
+    if !device.is_cpu() || rows.saturating_mul(width).saturating_mul(width) >= PARALLEL_MACS {
+        return f();
+    }
+    // A deep autograd graph (trajectory matching through many integrator steps) is walked and
+    // dropped recursively by candle: give the worker a large stack (virtual memory only).
+    match rayon::ThreadPoolBuilder::new().num_threads(1).stack_size(STACK_BYTES).build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
+}

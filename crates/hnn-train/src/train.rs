@@ -1,0 +1,458 @@
+//! Training: gradient matching and trajectory matching, with mini-batches, Adam/AdamW, a
+//! learning-rate schedule, gradient clipping, optional input noise, periodic test loss,
+//! atomic checkpoints, a stop with a clear error on NaN/Inf, and exact resumption.
+
+use crate::checkpoint::{self, ResumeInfo, TrainingInfo};
+use crate::error::{Error, Result};
+use crate::model::ModelState;
+use crate::optim::{Optimizer, OptimizerKind};
+use candle_core::{DType, Device, Tensor};
+use hnn_core::{Integrator, IntegratorKind, VectorField};
+use hnn_systems::{Dataset, Split};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What the loss compares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Objective {
+    /// Gradient matching: mean ‖ż − f(z)‖² over samples and components.
+    #[default]
+    Gradient,
+    /// Trajectory matching: from each observed z(t_{k−1}), integrate `substeps` steps of
+    /// `integrator` across the sampling interval and fit z(t_k); gradients flow through every step.
+    Trajectory {
+        /// Integrator name (`leapfrog`, `rk4`, `implicit_midpoint`, ...).
+        integrator: String,
+        /// Integrator steps per sampling interval.
+        substeps: usize,
+    },
+}
+
+/// Learning-rate schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Schedule {
+    /// Constant learning rate (the reference).
+    #[default]
+    Constant,
+    /// Cosine decay from the learning rate to `final_fraction` of it at the last step.
+    Cosine { final_fraction: f64 },
+}
+
+impl Schedule {
+    /// The learning rate at `step` (1-based) of `total`.
+    pub fn rate(&self, base: f64, step: usize, total: usize) -> f64 {
+        match *self {
+            Schedule::Constant => base,
+            Schedule::Cosine { final_fraction } => {
+                let progress = (step.saturating_sub(1)) as f64 / (total.max(2) - 1) as f64;
+                let cos = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
+                base * (final_fraction + (1.0 - final_fraction) * cos)
+            }
+        }
+    }
+}
+
+fn default_lr() -> f64 {
+    1e-3
+}
+fn default_eval_every() -> usize {
+    100
+}
+
+/// Training settings (the `[train]` table of an experiment).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Gradient or trajectory matching.
+    #[serde(default)]
+    pub objective: Objective,
+    /// Optimizer steps.
+    pub steps: usize,
+    /// Samples per step; 0 = the full training set every step.
+    #[serde(default)]
+    pub batch_size: usize,
+    /// Adam (coupled L2, the reference) or AdamW.
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    /// Learning rate.
+    #[serde(default = "default_lr")]
+    pub learning_rate: f64,
+    /// Weight decay.
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Learning-rate schedule.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Clip the global gradient norm to this value.
+    #[serde(default)]
+    pub grad_clip: Option<f64>,
+    /// Std of Gaussian noise added to the input states each step.
+    #[serde(default)]
+    pub input_noise: f64,
+    /// Evaluate the test loss every this many steps (and at the end).
+    #[serde(default = "default_eval_every")]
+    pub eval_every: usize,
+    /// Write a checkpoint every this many steps (0: only at the end).
+    #[serde(default)]
+    pub checkpoint_every: usize,
+}
+
+impl TrainConfig {
+    /// Checks every field, naming the wrong one.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |m: String| Err(Error::Config(m));
+        if self.steps == 0 {
+            return fail("train.steps must be at least 1".into());
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return fail(format!("train.learning_rate must be positive, got {}", self.learning_rate));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return fail(format!("train.weight_decay must be ≥ 0, got {}", self.weight_decay));
+        }
+        if let Some(c) = self.grad_clip {
+            if !(c > 0.0 && c.is_finite()) {
+                return fail(format!("train.grad_clip must be positive, got {c}"));
+            }
+        }
+        if !(self.input_noise >= 0.0 && self.input_noise.is_finite()) {
+            return fail(format!("train.input_noise must be ≥ 0, got {}", self.input_noise));
+        }
+        if self.eval_every == 0 {
+            return fail("train.eval_every must be at least 1".into());
+        }
+        if let Schedule::Cosine { final_fraction } = self.schedule {
+            if !(0.0..=1.0).contains(&final_fraction) {
+                return fail(format!("train.schedule.final_fraction must be in [0, 1], got {final_fraction}"));
+            }
+        }
+        if let Objective::Trajectory { integrator, substeps } = &self.objective {
+            integrator
+                .parse::<IntegratorKind>()
+                .map_err(|e| Error::Config(format!("train.objective.integrator: {e}")))?;
+            if *substeps == 0 {
+                return fail("train.objective.substeps must be at least 1".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Pairs of consecutive observed states, `interval` apart.
+#[derive(Debug, Clone)]
+pub struct Transitions {
+    /// States at t_{k−1}.
+    pub start: Tensor,
+    /// States at t_k.
+    pub end: Tensor,
+}
+
+/// Training data, on the training device and dtype.
+#[derive(Debug, Clone)]
+pub enum TrainData {
+    /// (z, ż) pairs for gradient matching.
+    Derivatives { train: Split, test: Split },
+    /// State transitions for trajectory matching.
+    Transitions { train: Transitions, test: Transitions, interval: f64 },
+}
+
+fn transitions(split: &Split, length: usize, dtype: DType, device: &Device) -> Result<Transitions> {
+    let (n, width) = split.z.dims2()?;
+    if n % length != 0 {
+        return Err(Error::Config(format!("{n} samples are not whole trajectories of {length} points")));
+    }
+    let z = split.z.reshape((n / length, length, width))?;
+    let flat = |t: Tensor| -> Result<Tensor> {
+        Ok(t.reshape(((n / length) * (length - 1), width))?.to_dtype(dtype)?.to_device(device)?)
+    };
+    Ok(Transitions { start: flat(z.narrow(1, 0, length - 1)?)?, end: flat(z.narrow(1, 1, length - 1)?)? })
+}
+
+impl TrainData {
+    /// Prepares a dataset for an objective.
+    pub fn new(ds: &Dataset, objective: &Objective, dtype: DType, device: &Device) -> Result<Self> {
+        match objective {
+            Objective::Gradient => {
+                Ok(TrainData::Derivatives { train: ds.train.to(dtype, device)?, test: ds.test.to(dtype, device)? })
+            }
+            Objective::Trajectory { .. } => {
+                let (Some(length), Some(dt)) = (ds.meta.trajectory_length, ds.meta.dt) else {
+                    return Err(Error::Config(
+                        "trajectory matching needs data made of whole evenly sampled trajectories (generated data)"
+                            .into(),
+                    ));
+                };
+                Ok(TrainData::Transitions {
+                    train: transitions(&ds.train, length, dtype, device)?,
+                    test: transitions(&ds.test, length, dtype, device)?,
+                    interval: dt,
+                })
+            }
+        }
+    }
+
+    fn train_len(&self) -> usize {
+        match self {
+            TrainData::Derivatives { train, .. } => train.len(),
+            TrainData::Transitions { train, .. } => train.start.dims()[0],
+        }
+    }
+}
+
+/// The loss of a field on inputs/targets under an objective.
+pub struct Loss {
+    integrator: Option<(Box<dyn Integrator>, f64, usize)>,
+}
+
+impl Loss {
+    /// The loss for an objective on data with the given sampling interval.
+    pub fn new(objective: &Objective, data: &TrainData) -> Result<Self> {
+        Ok(match (objective, data) {
+            (Objective::Gradient, TrainData::Derivatives { .. }) => Loss { integrator: None },
+            (Objective::Trajectory { integrator, substeps }, TrainData::Transitions { interval, .. }) => {
+                let kind: IntegratorKind = integrator.parse()?;
+                Loss { integrator: Some((kind.build(), interval / *substeps as f64, *substeps)) }
+            }
+            _ => return Err(Error::Config("objective and data do not match".into())),
+        })
+    }
+
+    /// Mean squared error of the prediction from `input` against `target`.
+    pub fn compute(&self, field: &dyn VectorField, input: &Tensor, target: &Tensor) -> Result<Tensor> {
+        let prediction = match &self.integrator {
+            None => field.time_derivatives(input)?,
+            Some((integrator, dt, steps)) => integrator.propagate(field, input, *dt, *steps)?,
+        };
+        Ok((prediction - target)?.sqr()?.mean_all()?)
+    }
+
+    /// The loss on a whole split, evaluated in chunks (no gradients kept).
+    pub fn full(&self, field: &dyn VectorField, input: &Tensor, target: &Tensor) -> Result<f64> {
+        let n = input.dims()[0];
+        if n == 0 {
+            return Ok(f64::NAN);
+        }
+        let chunk = 8192;
+        let mut total = 0.0;
+        let mut start = 0;
+        while start < n {
+            let len = chunk.min(n - start);
+            let l = self.compute(field, &input.narrow(0, start, len)?, &target.narrow(0, start, len)?)?;
+            total += l.to_dtype(DType::F64)?.to_scalar::<f64>()? * len as f64;
+            start += len;
+        }
+        Ok(total / n as f64)
+    }
+}
+
+/// Where and how a run writes, and what it records.
+#[derive(Debug, Clone, Default)]
+pub struct RunContext {
+    /// Seed of the data sampler (and of the initialisation, done by the caller).
+    pub seed: u64,
+    /// Checkpoint path; `None` writes nothing.
+    pub checkpoint: Option<PathBuf>,
+    /// What the checkpoint metadata records.
+    pub info: TrainingInfo,
+    /// Show a progress bar.
+    pub progress: bool,
+    /// Label for logs and the progress bar.
+    pub label: String,
+}
+
+/// What a training run did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct TrainReport {
+    /// Training (mini-batch) loss of every step.
+    pub train_curve: Vec<f64>,
+    /// (step, full test loss) at each evaluation.
+    pub test_curve: Vec<(usize, f64)>,
+    /// Steps taken in this call (excluding resumed ones).
+    pub steps_run: usize,
+    /// Wall time of this call's steps, seconds.
+    pub seconds: f64,
+}
+
+impl TrainReport {
+    /// Steps per second in this call.
+    pub fn steps_per_second(&self) -> f64 {
+        self.steps_run as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// Trains `state` in place. With `resume`, continues from that checkpoint's optimizer sidecar
+/// (the caller has loaded its weights into `state`) and ends where an uninterrupted run would.
+pub fn train(
+    state: &ModelState,
+    data: &TrainData,
+    cfg: &TrainConfig,
+    ctx: &RunContext,
+    resume: Option<&Path>,
+) -> Result<TrainReport> {
+    cfg.validate()?;
+    let loss = Loss::new(&cfg.objective, data)?;
+    let field: &dyn VectorField = &state.model;
+    let mut opt = Optimizer::new(cfg.optimizer, state.named_vars(), cfg.weight_decay);
+    let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
+    let mut report = TrainReport::default();
+    let mut first = 1;
+    if let Some(path) = resume {
+        let (tensors, info) = checkpoint::load_optimizer(path)?;
+        opt.load_state(tensors, info.step)?;
+        rng.set_word_pos(info.rng_word_pos);
+        report.train_curve = info.train_curve;
+        report.test_curve = info.test_curve;
+        first = info.step + 1;
+        if info.step > cfg.steps {
+            return Err(Error::Config(format!(
+                "checkpoint is at step {}, beyond train.steps = {}",
+                info.step, cfg.steps
+            )));
+        }
+    }
+    let bar = progress_bar(ctx, cfg.steps, first - 1);
+    let full_batch = cfg.batch_size == 0 || cfg.batch_size >= data.train_len();
+    let started = Instant::now();
+    for step in first..=cfg.steps {
+        let (input, target) = batch(data, cfg.batch_size, full_batch, &mut rng)?;
+        let input = if cfg.input_noise > 0.0 { add_noise(&input, cfg.input_noise, &mut rng)? } else { input };
+        let l = loss.compute(field, &input, &target)?;
+        let value = l.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+        if !value.is_finite() {
+            return Err(diverged(step, "the training loss", cfg));
+        }
+        let grads = l.backward()?;
+        let scale = match cfg.grad_clip {
+            Some(max) => {
+                let norm = opt.grad_norm(&grads)?;
+                if !norm.is_finite() {
+                    return Err(diverged(step, "the gradient norm", cfg));
+                }
+                if norm > max {
+                    max / norm
+                } else {
+                    1.0
+                }
+            }
+            None => 1.0,
+        };
+        opt.step(&grads, cfg.schedule.rate(cfg.learning_rate, step, cfg.steps), scale)?;
+        report.train_curve.push(value);
+        report.steps_run += 1;
+        if step % cfg.eval_every == 0 || step == cfg.steps {
+            let test = test_loss(&loss, field, data)?;
+            if !test.is_finite() && test_len(data) > 0 {
+                return Err(diverged(step, "the test loss", cfg));
+            }
+            report.test_curve.push((step, test));
+            tracing::debug!(label = %ctx.label, step, train = value, test, "evaluation");
+        }
+        let last = step == cfg.steps;
+        if let Some(path) = &ctx.checkpoint {
+            if last || (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) {
+                if !state.all_finite()? {
+                    return Err(diverged(step, "a weight", cfg));
+                }
+                save(state, &opt, &rng, &report, ctx, path, step)?;
+            }
+        }
+        if step % 10 == 0 || last {
+            bar.set_position(step as u64);
+            bar.set_message(format!("loss {value:.3e}"));
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+fn diverged(step: usize, what: &str, cfg: &TrainConfig) -> Error {
+    let hint = if cfg.grad_clip.is_none() {
+        "; try a lower learning rate or train.grad_clip"
+    } else {
+        "; try a lower learning rate"
+    };
+    Error::Diverged { step, what: what.into(), hint: hint.into() }
+}
+
+fn progress_bar(ctx: &RunContext, total: usize, done: usize) -> ProgressBar {
+    if !ctx.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} {msg} {per_sec} eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(ctx.label.clone());
+    bar.set_position(done as u64);
+    bar
+}
+
+fn batch(data: &TrainData, size: usize, full: bool, rng: &mut ChaCha8Rng) -> Result<(Tensor, Tensor)> {
+    let (input, target) = match data {
+        TrainData::Derivatives { train, .. } => (&train.z, &train.dz),
+        TrainData::Transitions { train, .. } => (&train.start, &train.end),
+    };
+    if full {
+        return Ok((input.clone(), target.clone()));
+    }
+    let n = input.dims()[0];
+    let mut idx: Vec<u32> = (0..n as u32).collect();
+    let (chosen, _) = rand::seq::SliceRandom::partial_shuffle(idx.as_mut_slice(), rng, size);
+    let idx = Tensor::from_slice(chosen, size, input.device())?;
+    Ok((input.index_select(&idx, 0)?, target.index_select(&idx, 0)?))
+}
+
+fn add_noise(input: &Tensor, std: f64, rng: &mut ChaCha8Rng) -> Result<Tensor> {
+    let noise: Vec<f64> = (0..input.elem_count()).map(|_| std * rng.sample::<f64, _>(StandardNormal)).collect();
+    let noise =
+        Tensor::from_vec(noise, input.dims(), &Device::Cpu)?.to_dtype(input.dtype())?.to_device(input.device())?;
+    Ok((input + noise)?)
+}
+
+fn test_len(data: &TrainData) -> usize {
+    match data {
+        TrainData::Derivatives { test, .. } => test.len(),
+        TrainData::Transitions { test, .. } => test.start.dims()[0],
+    }
+}
+
+fn test_loss(loss: &Loss, field: &dyn VectorField, data: &TrainData) -> Result<f64> {
+    match data {
+        TrainData::Derivatives { test, .. } => loss.full(field, &test.z, &test.dz),
+        TrainData::Transitions { test, .. } => loss.full(field, &test.start, &test.end),
+    }
+}
+
+fn save(
+    state: &ModelState,
+    opt: &Optimizer,
+    rng: &ChaCha8Rng,
+    report: &TrainReport,
+    ctx: &RunContext,
+    path: &Path,
+    step: usize,
+) -> Result<()> {
+    let mut info = ctx.info.clone();
+    info.step = step;
+    info.seed = ctx.seed;
+    // Sidecar first: a checkpoint never points at optimizer state older than its weights.
+    let (tensors, _) = opt.state();
+    let resume = ResumeInfo {
+        step,
+        rng_word_pos: rng.get_word_pos(),
+        train_curve: report.train_curve.clone(),
+        test_curve: report.test_curve.clone(),
+    };
+    checkpoint::save_optimizer(path, tensors, &resume)?;
+    checkpoint::save(state, &info, path)
+}

@@ -1,0 +1,64 @@
+//! Experiment configs: every shipped config is valid; bad ones give errors naming the field.
+
+mod common;
+
+use common::*;
+use hnn_train::ExperimentConfig;
+
+#[test]
+fn every_shipped_experiment_parses_and_validates() {
+    let mut names = vec![];
+    for entry in std::fs::read_dir(experiments_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let cfg = ExperimentConfig::from_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(path.file_stem().unwrap().to_str().unwrap(), cfg.name, "file name matches `name`");
+            names.push(cfg.name);
+        }
+    }
+    names.sort();
+    for required in ["pendulum", "real_pendulum", "spring", "three_body", "two_body"] {
+        assert!(names.iter().any(|n| n == required), "experiments/{required}.toml missing");
+    }
+}
+
+fn base() -> String {
+    std::fs::read_to_string(experiments_dir().join("spring.toml")).unwrap()
+}
+
+fn error_of(text: &str) -> String {
+    ExperimentConfig::from_toml(text, "test.toml").unwrap_err().to_string()
+}
+
+#[test]
+fn bad_configs_name_the_problem() {
+    let b = base();
+    let e = error_of(&b.replace("steps = 2000", "steps = 2000\nstepz = 3"));
+    assert!(e.contains("stepz"), "unknown key: {e}");
+    let e = error_of(&b.replace("steps = 2000", "steps = \"many\""));
+    assert!(e.contains("steps") || e.contains("invalid type"), "wrong type: {e}");
+    let e = error_of(&b.replace("steps = 2000", "steps = 0"));
+    assert!(e.contains("train.steps"), "{e}");
+    let e = error_of(&b.replace("learning_rate = 1e-3", "learning_rate = -1.0"));
+    assert!(e.contains("train.learning_rate"), "{e}");
+    let e = error_of(&b.replace("hidden = [200, 200]", "hidden = [200, 0]"));
+    assert!(e.contains("hidden"), "{e}");
+    let e = error_of(&b.replace("activation = \"tanh\"", "activation = \"relu\""));
+    assert!(e.contains("relu"), "ReLU refused for the HNN: {e}");
+    let e = error_of(&b.replace("points = 30", "points = 1"));
+    assert!(e.contains("points"), "{e}");
+    let e = error_of(&b.replace("t_end = 20.0", "t_end = -1.0"));
+    assert!(e.contains("eval.t_end"), "{e}");
+    let e = error_of(&b.replace("m = 0.5", "m = -0.5"));
+    assert!(e.contains("`m`"), "{e}");
+    let e = error_of(&b.replace("kind = \"phase_circle\"", "kind = \"phase_square\""));
+    assert!(e.contains("phase_square"), "{e}");
+    let e =
+        error_of(&format!("{b}\n[train.objective]\nmode = \"trajectory\"\nintegrator = \"leapfrog\"\nsubsteps = 0\n"));
+    assert!(e.contains("substeps"), "{e}");
+    let e =
+        error_of(&format!("{b}\n[train.objective]\nmode = \"trajectory\"\nintegrator = \"verlet9\"\nsubsteps = 5\n"));
+    assert!(e.contains("integrator"), "{e}");
+    let e = error_of(&b.replace("[eval]\n", "[eval]\nmethod = \"leapfrog\"\n"));
+    assert!(e.contains("eval.dt"), "fixed-step evaluation needs dt: {e}");
+}

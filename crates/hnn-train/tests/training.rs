@@ -1,0 +1,154 @@
+//! The training loop: resumption, divergence handling, checkpoints and their errors.
+
+mod common;
+
+use candle_core::{DType, Device, Tensor};
+use common::*;
+use hnn_core::VectorField;
+use hnn_train::checkpoint::{self, TrainingInfo};
+use hnn_train::train::{train, RunContext, TrainData};
+use hnn_train::{Error, ModelKind, ModelSpec, ModelState};
+use std::path::Path;
+
+fn setup(steps: usize) -> (hnn_train::ExperimentConfig, hnn_systems::Dataset) {
+    let mut cfg = smoke("spring", steps);
+    cfg.train.batch_size = 64; // mini-batches: the sampler's stream must resume too
+    cfg.train.input_noise = 0.01;
+    let ds = cfg.data.load(0, None).unwrap();
+    (cfg, ds)
+}
+
+fn spec(kind: ModelKind) -> ModelSpec {
+    ModelSpec { kind, dof: 1, hidden: vec![16, 16], activation: "tanh".into() }
+}
+
+fn ctx(path: &Path) -> RunContext {
+    RunContext {
+        seed: 9,
+        checkpoint: Some(path.to_path_buf()),
+        info: TrainingInfo::default(),
+        progress: false,
+        label: "t".into(),
+    }
+}
+
+fn weights(state: &ModelState) -> Vec<u32> {
+    state
+        .named_vars()
+        .iter()
+        .flat_map(|(_, v)| v.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap())
+        .map(f32::to_bits)
+        .collect()
+}
+
+#[test]
+fn resume_ends_where_an_uninterrupted_run_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut cfg, ds) = setup(40);
+    let data = TrainData::new(&ds, &cfg.train.objective, DType::F32, &Device::Cpu).unwrap();
+
+    let straight = ModelState::new(spec(ModelKind::Hnn), DType::F32, &Device::Cpu, 3).unwrap();
+    let full = train(&straight, &data, &cfg.train, &ctx(&dir.path().join("straight.safetensors")), None).unwrap();
+
+    // Interrupted after 15 steps, then resumed to 40.
+    cfg.train.steps = 15;
+    let first = ModelState::new(spec(ModelKind::Hnn), DType::F32, &Device::Cpu, 3).unwrap();
+    let path = dir.path().join("part.safetensors");
+    train(&first, &data, &cfg.train, &ctx(&path), None).unwrap();
+    cfg.train.steps = 40;
+    let (resumed, meta) = checkpoint::load(&path, &Device::Cpu, None, Some(ModelKind::Hnn)).unwrap();
+    assert_eq!(meta.training.step, 15);
+    let rest = train(&resumed, &data, &cfg.train, &ctx(&path), Some(&path)).unwrap();
+
+    assert_eq!(rest.steps_run, 25);
+    assert_eq!(weights(&resumed), weights(&straight), "same weights bit for bit");
+    assert_eq!(rest.train_curve, full.train_curve, "same loss curve");
+    // The interrupted run also evaluated at its last step (15); otherwise the same evaluations.
+    let resumed_tests: Vec<_> = rest.test_curve.iter().filter(|(s, _)| *s != 15).cloned().collect();
+    assert_eq!(resumed_tests, full.test_curve);
+}
+
+#[test]
+fn divergence_stops_with_the_step_and_keeps_the_last_good_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut cfg, ds) = setup(5);
+    let data = TrainData::new(&ds, &cfg.train.objective, DType::F32, &Device::Cpu).unwrap();
+    let state = ModelState::new(spec(ModelKind::Hnn), DType::F32, &Device::Cpu, 1).unwrap();
+    let path = dir.path().join("hnn.safetensors");
+    train(&state, &data, &cfg.train, &ctx(&path), None).unwrap();
+    let good = std::fs::read(&path).unwrap();
+
+    // Resume with an absurd learning rate: the weights overflow to ±inf.
+    cfg.train.steps = 20;
+    cfg.train.learning_rate = 1e300;
+    cfg.train.checkpoint_every = 1;
+    let err = train(&state, &data, &cfg.train, &ctx(&path), Some(&path)).unwrap_err();
+    let Error::Diverged { step, .. } = &err else { panic!("{err}") };
+    assert_eq!(*step, 6, "the first step after the resume");
+    assert!(err.to_string().contains("step 6"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), good, "the last good checkpoint survives");
+    assert!(checkpoint::load(&path, &Device::Cpu, None, None).is_ok());
+}
+
+#[test]
+fn checkpoints_round_trip_and_bad_ones_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = ModelState::new(spec(ModelKind::Hnn), DType::F32, &Device::Cpu, 4).unwrap();
+    let path = dir.path().join("hnn.safetensors");
+    checkpoint::save(&state, &TrainingInfo { mode: "gradient".into(), step: 7, seed: 4, ..Default::default() }, &path)
+        .unwrap();
+    let (loaded, meta) = checkpoint::load(&path, &Device::Cpu, None, None).unwrap();
+    assert_eq!(meta.model, state.spec);
+    assert_eq!(meta.dtype, "f32");
+    assert_eq!(meta.layout, "q,p");
+    assert_eq!(meta.training.step, 7);
+    let z = Tensor::randn(0f32, 1.0, (5, 2), &Device::Cpu).unwrap();
+    let a = state.model.time_derivatives(&z).unwrap().to_vec2::<f32>().unwrap();
+    let b = loaded.model.time_derivatives(&z).unwrap().to_vec2::<f32>().unwrap();
+    assert_eq!(a, b);
+    // Loading as f64 converts.
+    let (as64, _) = checkpoint::load(&path, &Device::Cpu, Some(DType::F64), None).unwrap();
+    assert_eq!(as64.dtype, DType::F64);
+
+    let bytes = std::fs::read(&path).unwrap();
+    let write = |name: &str, b: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, b).unwrap();
+        p
+    };
+    let expect = |p: &Path, what: &str| {
+        let e = checkpoint::load(p, &Device::Cpu, None, Some(ModelKind::Hnn)).unwrap_err().to_string();
+        assert!(e.contains(what), "{}: `{e}` should mention `{what}`", p.display());
+        assert!(e.contains(p.file_name().unwrap().to_str().unwrap()), "{e} names the file");
+    };
+    expect(&write("truncated.safetensors", &bytes[..bytes.len() - 100]), "truncated or corrupt");
+    expect(&write("empty.safetensors", b""), "truncated or corrupt");
+    expect(&write("garbage.safetensors", b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}"), "truncated or corrupt");
+    expect(&dir.path().join("missing.safetensors"), "missing.safetensors");
+
+    // Another model kind.
+    let base = ModelState::new(spec(ModelKind::Baseline), DType::F32, &Device::Cpu, 4).unwrap();
+    let bpath = dir.path().join("baseline.safetensors");
+    checkpoint::save(&base, &TrainingInfo::default(), &bpath).unwrap();
+    expect(&bpath, "holds a `baseline` model, expected `hnn`");
+
+    // Metadata that promises other shapes than the tensors have.
+    let pattern = b"hidden\\\":[16,16]";
+    let at = bytes.windows(pattern.len()).position(|w| w == pattern).expect("spec in the header");
+    let mut tampered = bytes.clone();
+    tampered[at + pattern.len() - 2] = b'7'; // [16,16] → [16,17], same length
+    expect(&write("shape.safetensors", &tampered), "has shape");
+    // No hnn metadata (e.g. the optimizer sidecar, or someone else's file).
+    expect(&checkpoint::optimizer_path(&path).with_file_name("hnn.optim.safetensors"), "hnn.optim.safetensors");
+    let other = dir.path().join("other.safetensors");
+    state.varmap.save(&other).unwrap();
+    expect(&other, "not an hnn checkpoint");
+
+    // Resuming without the optimizer sidecar says so.
+    let (cfg, ds) = setup(5);
+    let data = TrainData::new(&ds, &cfg.train.objective, DType::F32, &Device::Cpu).unwrap();
+    let lone = dir.path().join("lone.safetensors");
+    std::fs::copy(&path, &lone).unwrap();
+    let err = train(&loaded, &data, &cfg.train, &ctx(&lone), Some(&lone)).unwrap_err().to_string();
+    assert!(err.contains("lone.optim.safetensors"), "{err}");
+}
