@@ -96,8 +96,10 @@ impl Optimizer {
                 next = (next - (theta * (lr * self.weight_decay))?)?;
             }
             var.set(&next)?;
-            self.m[i] = Some(m);
-            self.v[i] = Some(v);
+            // Detach: gradients from `backward` still reference the autograd graph, and a moment
+            // built from them would keep every step's graph alive (memory grows without bound).
+            self.m[i] = Some(m.detach());
+            self.v[i] = Some(v.detach());
         }
         Ok(())
     }

@@ -152,3 +152,23 @@ fn checkpoints_round_trip_and_bad_ones_are_refused_clearly() {
     let err = train(&loaded, &data, &cfg.train, &ctx(&lone), Some(&lone)).unwrap_err().to_string();
     assert!(err.contains("lone.optim.safetensors"), "{err}");
 }
+
+#[test]
+fn optimizer_state_holds_no_autograd_graph() {
+    // Regression: moments built from `backward`'s gradients kept every step's graph alive and a
+    // 2000-step run grew to 24 GB.
+    use hnn_train::optim::{Optimizer, OptimizerKind};
+    let state = ModelState::new(spec(ModelKind::Hnn), DType::F32, &Device::Cpu, 2).unwrap();
+    let mut opt = Optimizer::new(OptimizerKind::Adam, state.named_vars(), 1e-4);
+    let z = Tensor::randn(0f32, 1.0, (8, 2), &Device::Cpu).unwrap();
+    for _ in 0..3 {
+        let loss = state.model.time_derivatives(&z).unwrap().sqr().unwrap().mean_all().unwrap();
+        opt.step(&loss.backward().unwrap(), 1e-3, 1.0).unwrap();
+    }
+    let (moments, steps) = opt.state();
+    assert_eq!(steps, 3);
+    assert!(!moments.is_empty());
+    for (name, t) in moments {
+        assert!(!t.track_op(), "{name} keeps an autograd graph");
+    }
+}

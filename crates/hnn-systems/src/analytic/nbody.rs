@@ -9,7 +9,7 @@ use super::AnalyticHamiltonian;
 /// momenta pᵢ = mᵢvᵢ. The reference code orders by coordinate and stores velocities,
 /// `[qx1, qx2, qy1, qy2, vx1, vx2, vy1, vy2]`; [`NBody::to_reference_layout`] and
 /// [`NBody::from_reference_layout`] convert.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NBody {
     /// Masses, one per body.
     pub masses: Vec<f64>,

@@ -4,7 +4,7 @@ use super::AnalyticHamiltonian;
 
 /// H = p²/2m + k(q − q₀)²/2. The reference "ideal mass-spring" is H = q² + p²
 /// ([`HarmonicOscillator::reference_spring`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HarmonicOscillator {
     /// Mass m.
     pub m: f64,
@@ -56,7 +56,7 @@ impl AnalyticHamiltonian for HarmonicOscillator {
 
 /// n equal masses joined by equal springs, ends fixed to walls:
 /// H = Σ pᵢ²/2m + (k/2)[q₁² + Σ (qᵢ₊₁ − qᵢ)² + qₙ²]. For scaling studies in n.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OscillatorChain {
     /// Number of masses (degrees of freedom).
     pub n: usize,

@@ -4,7 +4,7 @@ use super::AnalyticHamiltonian;
 
 /// H = p²/(2ml²) + mgl(1 − cos q), q the angle from the bottom, p the angular momentum.
 /// The reference pendulum is H = 3(1 − cos q) + p² ([`Pendulum::reference`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pendulum {
     /// Bob mass.
     pub m: f64,

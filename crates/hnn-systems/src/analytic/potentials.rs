@@ -3,7 +3,7 @@
 use super::AnalyticHamiltonian;
 
 /// H = p²/2m + a(q² − b²)²: two wells at q = ±b separated by a barrier of height a·b⁴.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DoubleWell {
     /// Mass.
     pub m: f64,
@@ -44,7 +44,7 @@ impl AnalyticHamiltonian for DoubleWell {
 
 /// Hénon–Heiles: H = (p₁² + p₂²)/2 + (q₁² + q₂²)/2 + λ(q₁²q₂ − q₂³/3). Chaotic above E ≈ 1/8
 /// (λ = 1); escapes above 1/6.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HenonHeiles {
     /// Coupling λ (1 in the classic form).
     pub lambda: f64,

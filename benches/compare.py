@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Side-by-side training time: hnn against the reference algorithm in JAX (jit) and, optionally,
+PyTorch (eager), on identical data, model and hyperparameters.
+
+The reference algorithm (Greydanus et al.'s code) takes ∇H by autograd inside the loss and
+backpropagates through it (double backward). Same model (2n → 200 → 200 → 1, tanh, orthogonal
+weights, no bias on the last layer), same data (exported by `hnn data TASK`), same optimizer
+(Adam, L2 weight decay as torch.optim.Adam), same batch and step counts, test loss every
+`eval_every` steps as in experiments/TASK.toml.
+
+    python3 benches/compare.py --install            # venv with jax (CPU) under .venv-bench/
+    python3 benches/compare.py --install --torch    # also torch (a ~6 GB install from PyPI)
+    python3 benches/compare.py --tasks spring two_body --repeats 3
+
+Prints one line per task and framework: median wall seconds of training, and hnn's speed-up.
+"""
+import argparse, json, os, re, statistics, subprocess, sys, time, tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv-bench"
+
+
+def ensure_venv(torch: bool):
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    pkgs = ["numpy", "jax"] + (["torch"] if torch else [])
+    subprocess.run([str(py), "-m", "pip", "install", "-q", *pkgs], check=True)
+    return py
+
+
+def config(task):
+    with open(ROOT / "experiments" / f"{task}.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def export(task, out):
+    subprocess.run([str(ROOT / "target/release/hnn"), "data", task, "--out", str(out)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_hnn(task):
+    out = subprocess.run([str(ROOT / "target/release/hnn"), "train", "--config", str(ROOT / f"experiments/{task}.toml"),
+                          "--model", "hnn", "--device", "cpu", "--out", "/tmp/compare_hnn.safetensors"],
+                         check=True, capture_output=True, text=True).stdout
+    return float(re.search(r"in ([0-9.]+) s", out).group(1))
+
+
+JAX_CODE = r'''
+import json, sys, time, numpy as np, jax, jax.numpy as jnp
+cfg = json.loads(sys.argv[1]); d = np.load(cfg["data"])
+x, dx, tx, tdx = (jnp.asarray(d[k], jnp.float32) for k in ["train_z", "train_dz", "test_z", "test_dz"])
+n = x.shape[1] // 2; hidden = cfg["hidden"]; key = jax.random.PRNGKey(0)
+def ortho(key, shape):
+    a = jax.random.normal(key, (max(shape), min(shape))); q, r = jnp.linalg.qr(a); q = q * jnp.sign(jnp.diag(r))
+    return q if shape[0] >= shape[1] else q.T
+sizes = [2 * n] + hidden + [1]; params = []
+for i in range(len(sizes) - 1):
+    key, k = jax.random.split(key)
+    w = ortho(k, (sizes[i + 1], sizes[i])); b = jnp.zeros(sizes[i + 1] if i + 2 < len(sizes) else 0)
+    params.append((w, b))
+def H(p, z):  # the last layer's bias is an empty placeholder: no bias, as the reference
+    a = z
+    for w, b in p[:-1]: a = jnp.tanh(a @ w.T + b)
+    return (a @ p[-1][0].T)[0]
+def field(p, z):
+    g = jax.vmap(jax.grad(H, argnums=1), in_axes=(None, 0))(p, z)
+    return jnp.concatenate([g[:, n:], -g[:, :n]], 1)
+def loss(p, z, dz): return jnp.mean((field(p, z) - dz) ** 2)
+lr, wd, b1, b2, eps = cfg["lr"], cfg["wd"], 0.9, 0.999, 1e-8
+@jax.jit
+def step(p, m, v, t, z, dz):
+    l, g = jax.value_and_grad(loss)(p, z, dz)
+    g = jax.tree_util.tree_map(lambda g, p: g + wd * p, g, p)
+    m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, m, g)
+    v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, v, g)
+    p = jax.tree_util.tree_map(lambda p, m, v: p - lr * (m / (1 - b1 ** t)) / (jnp.sqrt(v / (1 - b2 ** t)) + eps), p, m, v)
+    return p, m, v, l
+test_loss = jax.jit(loss)
+zeros = jax.tree_util.tree_map(jnp.zeros_like, params); m, v = zeros, zeros
+rng = np.random.default_rng(0); N = x.shape[0]; bs = cfg["batch"] or N
+def batch():
+    if bs >= N: return x, dx
+    i = rng.choice(N, bs, replace=False); return x[i], dx[i]
+z, dz = batch(); step(params, m, v, 1.0, z, dz)[3].block_until_ready()  # compile
+t0 = time.perf_counter()
+for t in range(1, cfg["steps"] + 1):
+    z, dz = batch(); params, m, v, l = step(params, m, v, float(t), z, dz)
+    if t % cfg["eval_every"] == 0 or t == cfg["steps"]: float(test_loss(params, tx, tdx))
+l.block_until_ready(); print(time.perf_counter() - t0)
+'''
+
+TORCH_CODE = r'''
+import json, sys, time, numpy as np, torch
+torch.set_num_threads(int(__import__("os").environ.get("TORCH_THREADS", "2")))
+cfg = json.loads(sys.argv[1]); d = np.load(cfg["data"])
+x, dx, tx, tdx = (torch.tensor(d[k], dtype=torch.float32) for k in ["train_z", "train_dz", "test_z", "test_dz"])
+n = x.shape[1] // 2; sizes = [2 * n] + cfg["hidden"] + [1]; layers = []
+for i in range(len(sizes) - 1):
+    l = torch.nn.Linear(sizes[i], sizes[i + 1], bias=i + 2 < len(sizes)); torch.nn.init.orthogonal_(l.weight); layers.append(l)
+model = torch.nn.ModuleList(layers)
+def H(z):
+    a = z
+    for l in layers[:-1]: a = torch.tanh(l(a))
+    return layers[-1](a)
+def field(z):
+    z = z.requires_grad_(True); g = torch.autograd.grad(H(z).sum(), z, create_graph=True)[0]
+    return torch.cat([g[:, n:], -g[:, :n]], 1)
+opt = torch.optim.Adam(model.parameters(), cfg["lr"], weight_decay=cfg["wd"])
+rng = np.random.default_rng(0); N = x.shape[0]; bs = cfg["batch"] or N
+t0 = time.perf_counter()
+for t in range(1, cfg["steps"] + 1):
+    if bs >= N: z, dz = x, dx
+    else: i = torch.tensor(rng.choice(N, bs, replace=False)); z, dz = x[i], dx[i]
+    loss = ((field(z.clone()) - dz) ** 2).mean(); opt.zero_grad(); loss.backward(); opt.step()
+    if t % cfg["eval_every"] == 0 or t == cfg["steps"]: ((field(tx.clone()) - tdx) ** 2).mean().item()
+print(time.perf_counter() - t0)
+'''
+
+
+def run_python(py, code, cfg):
+    out = subprocess.run([str(py), "-c", code, json.dumps(cfg)], check=True, capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--install", action="store_true", help="create/refresh the venv with jax (and torch with --torch)")
+    ap.add_argument("--torch", action="store_true", help="also time PyTorch eager (needs it in the venv)")
+    ap.add_argument("--tasks", nargs="+", default=["spring", "two_body"])
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    py = ensure_venv(args.torch) if args.install else VENV / "bin" / "python"
+    if not py.exists():
+        sys.exit("no benchmark venv: run with --install first")
+    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    for task in args.tasks:
+        c = config(task); data = Path(f"/tmp/compare_{task}.npz"); export(task, data)
+        cfg = dict(data=str(data), hidden=c["model"]["hidden"], lr=c["train"].get("learning_rate", 1e-3),
+                   wd=c["train"].get("weight_decay", 0.0), batch=c["train"].get("batch_size", 0),
+                   steps=c["train"]["steps"], eval_every=c["train"].get("eval_every", 100))
+        ours = statistics.median(run_hnn(task) for _ in range(args.repeats))
+        frameworks = [("jax-jit", JAX_CODE)] + ([("torch-eager", TORCH_CODE)] if args.torch else [])
+        print(f"{task}: {cfg['steps']} steps, batch {cfg['batch'] or 'full'}: hnn {ours:.2f} s")
+        for name, code in frameworks:
+            theirs = statistics.median(run_python(py, code, cfg) for _ in range(args.repeats))
+            print(f"  {name:12s} {theirs:8.2f} s   hnn speed-up {theirs / ours:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+//! Model and training throughput on the CPU (or CUDA when built with `--features cuda`):
+//! - `forward_grad`: H and ∇H of a 2→200→200→1 tanh NeuralHamiltonian;
+//! - `gradient_step`: one gradient-matching step (loss on J∇H, backward, Adam);
+//! - `trajectory_step`: one trajectory-matching step through 50 leapfrog steps of a separable HNN;
+//! - `rollout`: 100 leapfrog steps of a separable HNN for a batch of trajectories.
+//!
+//! Batches 1, 200, 1 000 and 65 536; f32 and f64.
+//!
+//! `cargo bench --bench training` (`-- gradient_step/f32` to filter).
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hnn::core::integrators::Leapfrog;
+use hnn::core::{init, Activation, Hamiltonian, Integrator, NeuralHamiltonian, SeparableHamiltonian, VectorField};
+use hnn::train::optim::{Optimizer, OptimizerKind};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const BATCHES: [usize; 4] = [1, 200, 1000, 65536];
+const HIDDEN: [usize; 2] = [200, 200];
+
+fn device() -> Device {
+    if cfg!(feature = "cuda") {
+        Device::new_cuda(0).expect("CUDA device 0")
+    } else {
+        Device::Cpu
+    }
+}
+
+fn setup() {
+    hnn::train::threads::init();
+    hnn::keep_freed_memory();
+}
+
+fn states(batch: usize, width: usize, dtype: DType, dev: &Device) -> Tensor {
+    Tensor::randn(0f32, 1.0, (batch, width), dev).unwrap().to_dtype(dtype).unwrap()
+}
+
+fn neural(dtype: DType, dev: &Device) -> (VarMap, NeuralHamiltonian) {
+    let varmap = VarMap::new();
+    let h = NeuralHamiltonian::new(1, &HIDDEN, Activation::Tanh, VarBuilder::from_varmap(&varmap, dtype, dev)).unwrap();
+    init::orthogonal_init(&varmap, 0).unwrap();
+    (varmap, h)
+}
+
+fn separable(dtype: DType, dev: &Device) -> (VarMap, SeparableHamiltonian) {
+    let varmap = VarMap::new();
+    let h =
+        SeparableHamiltonian::new(1, &HIDDEN, Activation::Tanh, VarBuilder::from_varmap(&varmap, dtype, dev)).unwrap();
+    init::orthogonal_init(&varmap, 0).unwrap();
+    (varmap, h)
+}
+
+fn named(varmap: &VarMap) -> Vec<(String, candle_core::Var)> {
+    let mut v: Vec<_> = varmap.data().lock().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// Runs `f` in the same thread budget the trainer gives this batch.
+fn sized<R: Send>(dev: &Device, batch: usize, f: impl FnOnce() -> R + Send) -> R {
+    hnn::train::threads::run_sized(dev, batch, HIDDEN[0], f)
+}
+
+fn forward_grad(c: &mut Criterion) {
+    setup();
+    let dev = device();
+    let mut group = c.benchmark_group("forward_grad");
+    for dtype in [DType::F32, DType::F64] {
+        let (_vm, h) = neural(dtype, &dev);
+        for batch in BATCHES {
+            let z = states(batch, 2, dtype, &dev);
+            group.throughput(Throughput::Elements(batch as u64));
+            group.sample_size(if batch >= 65536 { 10 } else { 30 });
+            group.bench_with_input(BenchmarkId::new(format!("{dtype:?}").to_lowercase(), batch), &z, |b, z| {
+                b.iter(|| sized(&dev, batch, || h.grad(z).unwrap().sum_all().unwrap().to_vec0::<f32>().ok()))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn gradient_step(c: &mut Criterion) {
+    setup();
+    let dev = device();
+    let mut group = c.benchmark_group("gradient_step");
+    for dtype in [DType::F32, DType::F64] {
+        for batch in BATCHES {
+            let (vm, h) = neural(dtype, &dev);
+            let mut opt = Optimizer::new(OptimizerKind::Adam, named(&vm), 1e-4);
+            let z = states(batch, 2, dtype, &dev);
+            let target = states(batch, 2, dtype, &dev);
+            group.throughput(Throughput::Elements(batch as u64));
+            group.sample_size(if batch >= 65536 { 10 } else { 30 });
+            group.bench_function(BenchmarkId::new(format!("{dtype:?}").to_lowercase(), batch), |b| {
+                b.iter(|| {
+                    sized(&dev, batch, || {
+                        let loss =
+                            (h.time_derivatives(&z).unwrap() - &target).unwrap().sqr().unwrap().mean_all().unwrap();
+                        let grads = loss.backward().unwrap();
+                        opt.step(&grads, 1e-3, 1.0).unwrap();
+                    })
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+fn trajectory_step(c: &mut Criterion) {
+    setup();
+    let dev = device();
+    let mut group = c.benchmark_group("trajectory_step");
+    for dtype in [DType::F32, DType::F64] {
+        for batch in [1, 200, 1000] {
+            let (vm, h) = separable(dtype, &dev);
+            let mut opt = Optimizer::new(OptimizerKind::Adam, named(&vm), 0.0);
+            let z0 = states(batch, 2, dtype, &dev);
+            let z1 = states(batch, 2, dtype, &dev);
+            group.throughput(Throughput::Elements(batch as u64));
+            group.sample_size(10);
+            group.bench_function(BenchmarkId::new(format!("{dtype:?}").to_lowercase(), batch), |b| {
+                b.iter(|| {
+                    sized(&dev, batch, || {
+                        let pred = Leapfrog.propagate(&h, &z0, 0.01, 50).unwrap();
+                        let loss = (pred - &z1).unwrap().sqr().unwrap().mean_all().unwrap();
+                        let grads = loss.backward().unwrap();
+                        opt.step(&grads, 1e-3, 1.0).unwrap();
+                    })
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+fn rollout(c: &mut Criterion) {
+    setup();
+    let dev = device();
+    let mut group = c.benchmark_group("rollout_100_steps");
+    for dtype in [DType::F32, DType::F64] {
+        let (vm, _) = separable(dtype, &dev);
+        // Detached weights: no autograd graph through the rollout.
+        let frozen = named(&vm).into_iter().map(|(n, v)| (n, v.as_tensor().detach())).collect();
+        let h = SeparableHamiltonian::new(1, &HIDDEN, Activation::Tanh, VarBuilder::from_tensors(frozen, dtype, &dev))
+            .unwrap();
+        for batch in [1, 200, 10_000] {
+            let z0 = states(batch, 2, dtype, &dev).detach();
+            group.throughput(Throughput::Elements((batch * 100) as u64));
+            group.sample_size(10);
+            group.bench_function(BenchmarkId::new(format!("{dtype:?}").to_lowercase(), batch), |b| {
+                b.iter(|| sized(&dev, batch, || Leapfrog.propagate(&h, &z0, 0.01, 100).unwrap().detach()))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, forward_grad, gradient_step, trajectory_step, rollout);
+criterion_main!(benches);
