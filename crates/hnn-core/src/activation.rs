@@ -57,7 +57,7 @@ impl Activation {
     /// σ(u).
     pub fn apply(self, u: &Tensor) -> Result<Tensor> {
         Ok(match self {
-            Activation::Tanh => u.tanh()?,
+            Activation::Tanh => crate::fast_tanh::tanh(u)?,
             Activation::Softplus => softplus(u)?,
             Activation::Sin => u.sin()?,
             Activation::Silu => (u * sigmoid(u)?)?,
@@ -70,7 +70,7 @@ impl Activation {
     pub fn apply_with_derivative(self, u: &Tensor) -> Result<(Tensor, Tensor)> {
         Ok(match self {
             Activation::Tanh => {
-                let s = u.tanh()?;
+                let s = crate::fast_tanh::tanh(u)?;
                 let ds = (1.0 - s.sqr()?)?;
                 (s, ds)
             }
@@ -101,7 +101,7 @@ impl Activation {
 
 /// sigmoid(u) = (1 + tanh(u/2))/2: stable for large |u| and differentiable by candle.
 fn sigmoid(u: &Tensor) -> candle_core::Result<Tensor> {
-    (u * 0.5)?.tanh()?.affine(0.5, 0.5)
+    crate::fast_tanh::tanh(&(u * 0.5)?)?.affine(0.5, 0.5)
 }
 
 /// softplus(u) = max(u, 0) + log(1 + e^(−|u|)), stable for large |u|.

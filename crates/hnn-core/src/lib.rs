@@ -5,7 +5,8 @@
 //! - [`symplectic`]: the state layout z = (q, p) and the symplectic matrix J.
 //! - [`hamiltonian`]: the [`VectorField`] and [`Hamiltonian`] traits every system and model
 //!   implements, and the notebook-style (q, p) API ([`PhaseSpace`]).
-//! - [`activation`]: activations with differentiable derivatives.
+//! - [`activation`]: activations with differentiable derivatives; [`fast_tanh`]: a vectorized
+//!   f32 tanh for the CPU.
 //! - [`mlp`]: an MLP that returns ∂output/∂input with plain tensor ops (the second-derivative
 //!   route candle needs).
 //! - [`models`]: [`NeuralHamiltonian`], [`SeparableHamiltonian`], [`Baseline`].
@@ -16,6 +17,7 @@
 
 pub mod activation;
 pub mod error;
+pub mod fast_tanh;
 pub mod hamiltonian;
 pub mod init;
 pub mod integrators;

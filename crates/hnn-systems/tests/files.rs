@@ -214,3 +214,26 @@ fn pairs_make_a_dataset() {
     assert_eq!((ds.train.len(), ds.test.len()), (8, 2));
     assert!(Dataset::from_pairs(DatasetMeta::new("mine", 1), z, dz[..10].to_vec(), 0.2).is_err());
 }
+
+#[test]
+fn own_trajectories_make_a_dataset() {
+    // Two recordings of q = cos t, p = −sin t (H = (q² + p²)/2), the second with a gap.
+    let t1: Vec<f64> = (0..100).map(|i| i as f64 * 0.05).collect();
+    let mut t2: Vec<f64> = (0..40).map(|i| i as f64 * 0.05).collect();
+    t2.extend((60..100).map(|i| i as f64 * 0.05));
+    let states = |t: &[f64]| t.iter().flat_map(|t| [t.cos(), -t.sin()]).collect::<Vec<_>>();
+    let trajs = vec![(t1.clone(), states(&t1)), (t2.clone(), states(&t2))];
+    let ds =
+        Dataset::from_trajectories(DatasetMeta::new("mine", 1), &trajs, &DerivativeSettings::default(), 0.25).unwrap();
+    assert_eq!(ds.train.len() + ds.test.len(), 180);
+    assert_eq!(ds.test.len(), 45);
+    assert!((ds.meta.dt.unwrap() - 0.05).abs() < 1e-12);
+    // ż ≈ (p, −q) away from the run ends.
+    let z = ds.train.z.to_vec2::<f64>().unwrap();
+    let dz = ds.train.dz.to_vec2::<f64>().unwrap();
+    for i in 1..90 {
+        assert!((dz[i][0] - z[i][1]).abs() < 1e-3 && (dz[i][1] + z[i][0]).abs() < 1e-3, "row {i}");
+    }
+    let bad = vec![(t1.clone(), states(&t1)[..10].to_vec())];
+    assert!(Dataset::from_trajectories(DatasetMeta::new("mine", 1), &bad, &DerivativeSettings::default(), 0.2).is_err());
+}

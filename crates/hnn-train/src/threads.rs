@@ -14,13 +14,22 @@
 
 use candle_core::Device;
 
-/// Sets `RAYON_NUM_THREADS` to the machine's parallelism if unset. Call first thing in `main`,
-/// before any thread exists (the CLI does).
+/// Fixes the thread settings at start-up, where the environment does not already set them:
+/// - `RAYON_NUM_THREADS` = the machine's parallelism (matmuls of large batches use it);
+/// - `CANDLE_NUM_THREADS` = 1: candle's elementwise ops otherwise run on a pool of busy-waiting
+///   workers, which on a small machine steal the cores that matmuls and other processes need
+///   (measured on the 2-core dev machine with a second job running: a 300-step spring HNN run took
+///   12–19 s by default and 4.0–4.7 s with one elementwise thread, 4–6× less CPU time).
+///
+/// Call first thing in `main`, before any thread exists (the CLI and the benches do).
 pub fn init() {
+    // Safe here: called at start-up, before other threads read the environment.
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        // Safe here: called at start-up, before other threads read the environment.
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
     }
 }
 
