@@ -5,7 +5,10 @@
 //!   `SeparableHamiltonian`, `Baseline`, and the integrators.
 //! - [`systems`] (`hnn-systems`): analytic systems, data generators and datasets.
 //! - [`pixels`] (`hnn-pixels`): the pixel pendulum.
-//! - [`train`] (`hnn-train`): training, evaluation, experiments and the command line.
+//! - [`train`] (`hnn-train`): training, evaluation, checkpoints, experiments.
+//! - [`cli`]: the `hnn` command line.
+
+pub mod cli;
 
 pub use hnn_core as core;
 pub use hnn_pixels as pixels;

@@ -7,5 +7,5 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     hnn::keep_freed_memory();
-    hnn_train::cli::main()
+    hnn::cli::main()
 }

@@ -5,12 +5,16 @@
 //! - [`render`]: our own anti-aliased rasterizer of a pendulum ([`PendulumRenderer`]).
 //! - [`data`]: trajectories of the exact pendulum rendered to frames, frame pairs, files
 //!   ([`PixelTask`], [`PixelDataset`]).
-//!
-//! Still to come (issue #4): the autoencoder with a latent HNN and its auxiliary losses,
-//! training through hnn-train, and the rollout evaluation.
+//! - [`model`]: the autoencoder with a latent HNN (or baseline) and the paper's three losses
+//!   ([`PixelModel`]).
+//! - [`experiment`]: the pixel experiment end to end (training through hnn-train's loop,
+//!   checkpoints, latent rollouts decoded to frames, energy via a fitted linear map, plots).
 
 pub mod data;
+pub mod experiment;
+pub mod model;
 pub mod render;
 
 pub use data::{PixelDataset, PixelTask};
+pub use model::{Autoencoder, PixelLosses, PixelModel};
 pub use render::PendulumRenderer;

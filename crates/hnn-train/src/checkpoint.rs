@@ -112,6 +112,12 @@ pub fn save(state: &ModelState, training: &TrainingInfo, path: &Path) -> Result<
     serialize(path, tensors, metadata)
 }
 
+/// Saves named tensors with `meta_json` under the `hnn` metadata key: for models beyond the
+/// built-in ones (the pixel model writes `format` = `hnn-pixel-checkpoint` there).
+pub fn save_tensors(path: &Path, tensors: Vec<(String, Tensor)>, meta_json: String) -> Result<()> {
+    serialize(path, tensors, HashMap::from([("hnn".to_string(), meta_json)]))
+}
+
 /// Saves the optimizer sidecar.
 pub fn save_optimizer(path: &Path, tensors: Vec<(String, Tensor)>, resume: &ResumeInfo) -> Result<()> {
     let metadata =
@@ -142,11 +148,17 @@ fn parse_meta(path: &Path, header: &HashMap<String, String>) -> Result<Checkpoin
             "no `hnn` metadata: not an hnn checkpoint (an optimizer sidecar or another program's file?)",
         )
     })?;
-    let meta: CheckpointMeta =
-        serde_json::from_str(json).map_err(|e| Error::checkpoint(path, format!("metadata is not valid ({e})")))?;
-    if meta.format != FORMAT {
-        return Err(Error::checkpoint(path, format!("format `{}` is not `{FORMAT}`", meta.format)));
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| Error::checkpoint(path, format!("metadata is not valid JSON ({e})")))?;
+    let format = value.get("format").and_then(|f| f.as_str()).unwrap_or("(none)");
+    if format != FORMAT {
+        return Err(Error::checkpoint(
+            path,
+            format!("format `{format}` is not `{FORMAT}` (a different kind of hnn file)"),
+        ));
     }
+    let meta: CheckpointMeta =
+        serde_json::from_value(value).map_err(|e| Error::checkpoint(path, format!("metadata is not valid ({e})")))?;
     if meta.version > VERSION {
         return Err(Error::checkpoint(
             path,

@@ -1,6 +1,6 @@
 //! # hnn-train
 //!
-//! Training, evaluation, checkpoints, experiments and the `hnn` command line.
+//! Training, evaluation, checkpoints and experiments (the `hnn` command lives in the root package).
 //!
 //! - [`model`]: the trainable models behind one enum ([`Model`](model::Model)) and their
 //!   stored specification.
@@ -12,10 +12,8 @@
 //! - [`experiment`]: experiment configs (TOML) and the runner.
 //! - [`table`]: the paper's Table 1 from run directories.
 //! - [`device`]: device and precision selection; [`threads`]: CPU thread budget by work size.
-//! - [`cli`]: the `hnn` command line.
 
 pub mod checkpoint;
-pub mod cli;
 pub mod device;
 pub mod error;
 pub mod eval;

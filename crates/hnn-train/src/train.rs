@@ -6,7 +6,7 @@ use crate::checkpoint::{self, ResumeInfo, TrainingInfo};
 use crate::error::{Error, Result};
 use crate::model::ModelState;
 use crate::optim::{Optimizer, OptimizerKind};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, Tensor, Var};
 use hnn_core::{Integrator, IntegratorKind, VectorField};
 use hnn_systems::{Dataset, Split};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -287,6 +287,55 @@ impl TrainReport {
     }
 }
 
+/// What the training loop optimizes: the state-space models ([`FieldTrainer`]) and the pixel
+/// model implement it, so they share the loop, checkpoints, resumption and NaN handling.
+pub trait Trainable {
+    /// The trainable variables, sorted by name.
+    fn vars(&self) -> Vec<(String, Var)>;
+    /// Loss of one mini-batch of `batch_size` samples (0: all), drawn with `rng`, with Gaussian
+    /// input noise of std `input_noise`.
+    fn batch_loss(&self, batch_size: usize, input_noise: f64, rng: &mut ChaCha8Rng) -> Result<Tensor>;
+    /// Loss on the held-out data (NaN when there is none).
+    fn test_loss(&self) -> Result<f64>;
+    /// Writes the weights with their metadata.
+    fn save(&self, info: &TrainingInfo, path: &Path) -> Result<()>;
+}
+
+/// A [`ModelState`] with its data and objective, as a [`Trainable`].
+pub struct FieldTrainer<'a> {
+    state: &'a ModelState,
+    data: &'a TrainData,
+    loss: Loss,
+}
+
+impl<'a> FieldTrainer<'a> {
+    /// Pairs a model with data under an objective.
+    pub fn new(state: &'a ModelState, data: &'a TrainData, objective: &Objective) -> Result<Self> {
+        Ok(Self { state, data, loss: Loss::new(objective, data)? })
+    }
+}
+
+impl Trainable for FieldTrainer<'_> {
+    fn vars(&self) -> Vec<(String, Var)> {
+        self.state.named_vars()
+    }
+    fn batch_loss(&self, batch_size: usize, input_noise: f64, rng: &mut ChaCha8Rng) -> Result<Tensor> {
+        let full = batch_size == 0 || batch_size >= self.data.train_len();
+        let (input, target) = batch(self.data, batch_size, full, rng)?;
+        let input = if input_noise > 0.0 { add_noise(&input, input_noise, rng)? } else { input };
+        self.loss.compute(&self.state.model, &input, &target)
+    }
+    fn test_loss(&self) -> Result<f64> {
+        if test_len(self.data) == 0 {
+            return Ok(f64::NAN);
+        }
+        test_loss(&self.loss, &self.state.model, self.data)
+    }
+    fn save(&self, info: &TrainingInfo, path: &Path) -> Result<()> {
+        checkpoint::save(self.state, info, path)
+    }
+}
+
 /// Trains `state` in place. With `resume`, continues from that checkpoint's optimizer sidecar
 /// (the caller has loaded its weights into `state`) and ends where an uninterrupted run would.
 pub fn train(
@@ -297,9 +346,19 @@ pub fn train(
     resume: Option<&Path>,
 ) -> Result<TrainReport> {
     cfg.validate()?;
-    let loss = Loss::new(&cfg.objective, data)?;
-    let field: &dyn VectorField = &state.model;
-    let mut opt = Optimizer::new(cfg.optimizer, state.named_vars(), cfg.weight_decay);
+    train_loop(&FieldTrainer::new(state, data, &cfg.objective)?, cfg, ctx, resume)
+}
+
+/// The training loop over any [`Trainable`].
+pub fn train_loop(
+    task: &dyn Trainable,
+    cfg: &TrainConfig,
+    ctx: &RunContext,
+    resume: Option<&Path>,
+) -> Result<TrainReport> {
+    cfg.validate()?;
+    let vars = task.vars();
+    let mut opt = Optimizer::new(cfg.optimizer, vars.clone(), cfg.weight_decay);
     let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
     let mut report = TrainReport::default();
     let mut first = 1;
@@ -318,12 +377,9 @@ pub fn train(
         }
     }
     let bar = progress_bar(ctx, cfg.steps, first - 1);
-    let full_batch = cfg.batch_size == 0 || cfg.batch_size >= data.train_len();
     let started = Instant::now();
     for step in first..=cfg.steps {
-        let (input, target) = batch(data, cfg.batch_size, full_batch, &mut rng)?;
-        let input = if cfg.input_noise > 0.0 { add_noise(&input, cfg.input_noise, &mut rng)? } else { input };
-        let l = loss.compute(field, &input, &target)?;
+        let l = task.batch_loss(cfg.batch_size, cfg.input_noise, &mut rng)?;
         let value = l.to_dtype(DType::F64)?.to_scalar::<f64>()?;
         if !value.is_finite() {
             return Err(diverged(step, "the training loss", cfg));
@@ -347,8 +403,8 @@ pub fn train(
         report.train_curve.push(value);
         report.steps_run += 1;
         if step % cfg.eval_every == 0 || step == cfg.steps {
-            let test = test_loss(&loss, field, data)?;
-            if !test.is_finite() && test_len(data) > 0 {
+            let test = task.test_loss()?;
+            if test.is_infinite() {
                 return Err(diverged(step, "the test loss", cfg));
             }
             report.test_curve.push((step, test));
@@ -357,10 +413,10 @@ pub fn train(
         let last = step == cfg.steps;
         if let Some(path) = &ctx.checkpoint {
             if last || (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) {
-                if !state.all_finite()? {
+                if !all_finite(&vars)? {
                     return Err(diverged(step, "a weight", cfg));
                 }
-                save(state, &opt, &rng, &report, ctx, path, step)?;
+                save(task, &opt, &rng, &report, ctx, path, step)?;
             }
         }
         if step % 10 == 0 || last {
@@ -371,6 +427,16 @@ pub fn train(
     report.seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     Ok(report)
+}
+
+fn all_finite(vars: &[(String, Var)]) -> Result<bool> {
+    for (_, v) in vars {
+        let s = v.as_tensor().to_dtype(DType::F64)?.abs()?.sum_all()?.to_scalar::<f64>()?;
+        if !s.is_finite() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn diverged(step: usize, what: &str, cfg: &TrainConfig) -> Error {
@@ -397,6 +463,16 @@ fn progress_bar(ctx: &RunContext, total: usize, done: usize) -> ProgressBar {
     bar
 }
 
+/// `size` distinct indices out of `n`, drawn with `rng` (all of them, in order, if size ≥ n).
+pub fn sample_indices(n: usize, size: usize, rng: &mut ChaCha8Rng) -> Vec<u32> {
+    let mut idx: Vec<u32> = (0..n as u32).collect();
+    if size >= n {
+        return idx;
+    }
+    let (chosen, _) = rand::seq::SliceRandom::partial_shuffle(idx.as_mut_slice(), rng, size);
+    chosen.to_vec()
+}
+
 fn batch(data: &TrainData, size: usize, full: bool, rng: &mut ChaCha8Rng) -> Result<(Tensor, Tensor)> {
     let (input, target) = match data {
         TrainData::Derivatives { train, .. } => (&train.z, &train.dz),
@@ -405,10 +481,8 @@ fn batch(data: &TrainData, size: usize, full: bool, rng: &mut ChaCha8Rng) -> Res
     if full {
         return Ok((input.clone(), target.clone()));
     }
-    let n = input.dims()[0];
-    let mut idx: Vec<u32> = (0..n as u32).collect();
-    let (chosen, _) = rand::seq::SliceRandom::partial_shuffle(idx.as_mut_slice(), rng, size);
-    let idx = Tensor::from_slice(chosen, size, input.device())?;
+    let chosen = sample_indices(input.dims()[0], size, rng);
+    let idx = Tensor::from_slice(&chosen, chosen.len(), input.device())?;
     Ok((input.index_select(&idx, 0)?, target.index_select(&idx, 0)?))
 }
 
@@ -434,7 +508,7 @@ fn test_loss(loss: &Loss, field: &dyn VectorField, data: &TrainData) -> Result<f
 }
 
 fn save(
-    state: &ModelState,
+    task: &dyn Trainable,
     opt: &Optimizer,
     rng: &ChaCha8Rng,
     report: &TrainReport,
@@ -454,5 +528,5 @@ fn save(
         test_curve: report.test_curve.clone(),
     };
     checkpoint::save_optimizer(path, tensors, &resume)?;
-    checkpoint::save(state, &info, path)
+    task.save(&info, path)
 }

@@ -1,17 +1,18 @@
 //! The `hnn` command line.
 
-use crate::checkpoint;
-use crate::device::{check_precision, select_device, DeviceChoice, Precision};
-use crate::error::{Error, Result};
-use crate::eval::{evaluate, EvalSet};
-use crate::experiment::{self, locate_config, model_seed, ExperimentConfig, RunOptions};
-use crate::model::{ModelKind, ModelSpec, ModelState};
-use crate::threads::run_sized;
-use crate::train::{train, RunContext, TrainData};
 use candle_core::{DType, Device, Tensor};
 use clap::{Args, Parser, Subcommand};
 use hnn_core::integrators::DormandPrince;
 use hnn_core::{rollout, IntegratorKind, Solver};
+use hnn_pixels::experiment::PixelExperiment;
+use hnn_train::checkpoint;
+use hnn_train::device::{check_precision, select_device, DeviceChoice, Precision};
+use hnn_train::eval::{evaluate, EvalSet};
+use hnn_train::experiment::{self, locate_config, model_seed, ExperimentConfig, RunOptions};
+use hnn_train::model::{ModelKind, ModelSpec, ModelState};
+use hnn_train::threads::run_sized;
+use hnn_train::train::{train, RunContext, TrainData};
+use hnn_train::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// Hamiltonian Neural Networks: train, evaluate and integrate learned dynamics.
@@ -142,9 +143,28 @@ enum Command {
     },
 }
 
+/// An experiment file: state-space (the default) or pixels (`kind = "pixels"`).
+enum Config {
+    State(Box<ExperimentConfig>),
+    Pixels(Box<PixelExperiment>),
+}
+
+impl Config {
+    fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let origin = path.display().to_string();
+        let kind =
+            text.parse::<toml::Table>().ok().and_then(|t| t.get("kind").and_then(|k| k.as_str().map(String::from)));
+        match kind.as_deref() {
+            Some("pixels") => Ok(Config::Pixels(Box::new(PixelExperiment::from_toml(&text, &origin)?))),
+            _ => Ok(Config::State(Box::new(ExperimentConfig::from_toml(&text, &origin)?))),
+        }
+    }
+}
+
 /// Parses the arguments and runs the command.
 pub fn main() -> anyhow::Result<()> {
-    crate::threads::init();
+    hnn_train::threads::init();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -161,7 +181,7 @@ fn progress() -> bool {
 fn run(command: Command) -> Result<()> {
     match command {
         Command::Exp { name, seeds, seed, steps, out, data, no_plots, compute } => {
-            let cfg = ExperimentConfig::from_file(&locate_config(&name)?)?;
+            let path = locate_config(&name)?;
             if seeds == 0 {
                 return Err(Error::Config("--seeds must be at least 1".into()));
             }
@@ -175,13 +195,20 @@ fn run(command: Command) -> Result<()> {
                 progress: progress(),
                 plots: !no_plots,
             };
-            let runs = experiment::run(&cfg, &opts)?;
-            println!("{}", crate::table::markdown(&runs));
-            println!("outputs: {}", out.join(&cfg.name).display());
+            let (runs, exp_name) = match Config::read(&path)? {
+                Config::State(cfg) => (experiment::run(&cfg, &opts)?, cfg.name),
+                Config::Pixels(cfg) => (hnn_pixels::experiment::run(&cfg, &opts)?, cfg.name),
+            };
+            println!("{}", hnn_train::table::markdown(&runs));
+            println!("outputs: {}", out.join(exp_name).display());
             Ok(())
         }
         Command::Train { config, model, seed, resume, steps, out, data, compute } => {
-            let mut cfg = ExperimentConfig::from_file(&config)?;
+            let Config::State(mut cfg) = Config::read(&config)? else {
+                return Err(Error::Config(
+                    "`hnn train` takes state-space experiments; run pixel experiments with `hnn exp`".into(),
+                ));
+            };
             if let Some(s) = steps {
                 cfg.train.steps = s;
                 cfg.validate()?;
@@ -217,7 +244,7 @@ fn run(command: Command) -> Result<()> {
                 checkpoint: Some(path.clone()),
                 info: checkpoint::TrainingInfo {
                     mode: match cfg.train.objective {
-                        crate::train::Objective::Gradient => "gradient".into(),
+                        hnn_train::train::Objective::Gradient => "gradient".into(),
                         _ => "trajectory".into(),
                     },
                     experiment: Some(serde_json::to_value(&cfg).expect("config serializes")),
@@ -272,7 +299,15 @@ fn run(command: Command) -> Result<()> {
             rollout_cmd(&ckpt, &z0, t_end, points, &method, dt)
         }
         Command::Data { name, out, seed, data } => {
-            let cfg = ExperimentConfig::from_file(&locate_config(&name)?)?;
+            let cfg = match Config::read(&locate_config(&name)?)? {
+                Config::State(cfg) => cfg,
+                Config::Pixels(p) => {
+                    let ds = p.data.generate(seed)?;
+                    ds.save(&out)?;
+                    println!("{}: {:?} frames → {}", p.name, ds.frames.dims(), out.display());
+                    return Ok(());
+                }
+            };
             let ds = cfg.data.load(seed, data.as_deref())?;
             hnn_systems::io::save(&ds, &out)?;
             println!(
@@ -287,11 +322,11 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Table { dir } => {
-            let runs = crate::table::collect(&dir)?;
+            let runs = hnn_train::table::collect(&dir)?;
             if runs.is_empty() {
                 return Err(Error::Config(format!("no metrics.json under {}", dir.display())));
             }
-            println!("{}", crate::table::markdown(&runs));
+            println!("{}", hnn_train::table::markdown(&runs));
             Ok(())
         }
     }

@@ -1,0 +1,565 @@
+//! The pixel-pendulum experiment (`experiments/pixels.toml`, `hnn exp pixels`): generate frames,
+//! train the autoencoder with a latent HNN and with the latent baseline through hnn-train's loop,
+//! then roll each latent model out from the first frame pair of held-out trajectories and decode
+//! every state. Writes under `<out>/<name>/<seed>/`: `hnn.safetensors`, `baseline.safetensors`
+//! (autoencoder and dynamics in one file each), `metrics.json` (the Table 1 fields: total loss,
+//! energy MSE of the latent rollout through a fitted linear map to (θ, p), frame MSE),
+//! `frame_mse.json`, and plots: `loss.png`, `frame_mse.png`, `latent_phase.png`,
+//! `rollout_strip.png` (true frames above each model's), `rollout.gif`.
+
+use crate::data::{PixelDataset, PixelTask};
+use crate::model::PixelModel;
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{VarBuilder, VarMap};
+use hnn_core::{rollout, IntegratorKind, Solver};
+use hnn_systems::AnalyticHamiltonian;
+use hnn_train::checkpoint::{self, TrainingInfo};
+use hnn_train::device::{check_precision, device_name, select_device};
+use hnn_train::eval::{MeanSem, ModelMetrics};
+use hnn_train::experiment::{model_seed, ModelRun, RunMetrics};
+use hnn_train::plots::{line_chart, Chart, Series};
+use hnn_train::train::{sample_indices, train_loop, RunContext, TrainConfig, Trainable};
+use hnn_train::{Error, ModelKind, ModelSpec, Result, RunOptions};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn default_kinds() -> Vec<ModelKind> {
+    vec![ModelKind::Baseline, ModelKind::Hnn]
+}
+fn default_weight() -> f64 {
+    0.1
+}
+
+/// The `[model]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PixelModelConfig {
+    /// Autoencoder width (the paper: 200).
+    pub autoencoder_hidden: usize,
+    /// Hidden widths of the latent dynamics MLP (the paper: [200, 200]).
+    pub dynamics_hidden: Vec<usize>,
+    /// Activation of the latent dynamics (the autoencoder uses ReLU).
+    pub activation: String,
+    /// Latent dynamics models to train.
+    #[serde(default = "default_kinds")]
+    pub kinds: Vec<ModelKind>,
+    /// Weight of the latent dynamics loss (the paper: 0.1).
+    #[serde(default = "default_weight")]
+    pub dynamics_weight: f64,
+}
+
+/// The `[eval]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PixelEvalConfig {
+    /// Held-out trajectories rolled out (fresh draws of the same task).
+    pub trajectories: usize,
+    /// Frames rolled out.
+    pub rollout_steps: usize,
+    /// Integrator in latent time (one frame = one time unit, as the training's Euler step).
+    pub method: String,
+    /// Its step.
+    pub dt: f64,
+    /// Show every this many frames in the strip.
+    pub strip_every: usize,
+}
+
+/// A pixel experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PixelExperiment {
+    /// Name (output folder, table row).
+    pub name: String,
+    /// Must be "pixels".
+    pub kind: String,
+    /// What it reproduces.
+    #[serde(default)]
+    pub description: String,
+    /// The data.
+    pub data: PixelTask,
+    /// The models.
+    pub model: PixelModelConfig,
+    /// Training (hnn-train's settings).
+    pub train: TrainConfig,
+    /// Evaluation.
+    pub eval: PixelEvalConfig,
+}
+
+impl PixelExperiment {
+    /// Parses and validates TOML, naming the wrong field.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
+        let cfg: Self = toml::from_str(text).map_err(|e| Error::Config(format!("{origin}: {e}")))?;
+        cfg.validate().map_err(|e| Error::Config(format!("{origin}: {e}")))?;
+        Ok(cfg)
+    }
+
+    /// Checks every section.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |m: String| Err(Error::Config(m));
+        if self.kind != "pixels" {
+            return fail(format!("kind must be \"pixels\", got `{}`", self.kind));
+        }
+        self.data.validate().map_err(|e| Error::Config(format!("data: {e}")))?;
+        if self.model.autoencoder_hidden == 0 || self.model.kinds.is_empty() {
+            return fail("model.autoencoder_hidden must be positive and model.kinds non-empty".into());
+        }
+        if !(self.model.dynamics_weight >= 0.0 && self.model.dynamics_weight.is_finite()) {
+            return fail(format!("model.dynamics_weight must be ≥ 0, got {}", self.model.dynamics_weight));
+        }
+        for kind in &self.model.kinds {
+            self.spec(*kind).validate()?;
+        }
+        self.train.validate()?;
+        if !matches!(self.train.objective, hnn_train::train::Objective::Gradient) || self.train.input_noise != 0.0 {
+            return fail(
+                "train: the pixel model trains on its own losses; leave `objective` and `input_noise` unset".into(),
+            );
+        }
+        let e = &self.eval;
+        if e.trajectories == 0 || e.rollout_steps == 0 || e.strip_every == 0 {
+            return fail("eval.trajectories, eval.rollout_steps and eval.strip_every must be positive".into());
+        }
+        e.method.parse::<IntegratorKind>().map_err(|err| Error::Config(format!("eval.method: {err}")))?;
+        if !(e.dt > 0.0 && e.dt <= 1.0) {
+            return fail(format!("eval.dt must be in (0, 1] (frames are one time unit apart), got {}", e.dt));
+        }
+        Ok(())
+    }
+
+    /// The latent dynamics' specification.
+    pub fn spec(&self, kind: ModelKind) -> ModelSpec {
+        ModelSpec {
+            kind,
+            dof: 1,
+            hidden: self.model.dynamics_hidden.clone(),
+            activation: self.model.activation.clone(),
+        }
+    }
+}
+
+/// Consecutive frame pairs (x_t, x_{t+1}) of trajectories, flattened: `[N·steps, 2·pixels]` each,
+/// with the true states at t `[N·steps, 2]`.
+fn transitions(ds: &PixelDataset, start: usize, len: usize) -> Result<(Tensor, Tensor, Tensor)> {
+    let pairs = ds.pairs(start, len)?; // [len, steps + 1, 2·px]
+    let (n, t, w) = pairs.dims3()?;
+    let x = pairs.narrow(1, 0, t - 1)?.reshape((n * (t - 1), w))?;
+    let x_next = pairs.narrow(1, 1, t - 1)?.reshape((n * (t - 1), w))?;
+    let states = ds.states.narrow(0, start, len)?.narrow(1, 0, t - 1)?.reshape((n * (t - 1), 2))?;
+    Ok((x, x_next, states))
+}
+
+struct PixelTrainer<'a> {
+    model: &'a PixelModel,
+    varmap: &'a VarMap,
+    train: (Tensor, Tensor),
+    test: (Tensor, Tensor),
+    weight: f64,
+    meta: serde_json::Value,
+}
+
+impl Trainable for PixelTrainer<'_> {
+    fn vars(&self) -> Vec<(String, Var)> {
+        let data = self.varmap.data().lock().expect("variable map lock");
+        let mut v: Vec<_> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+    fn batch_loss(&self, batch_size: usize, _noise: f64, rng: &mut ChaCha8Rng) -> Result<Tensor> {
+        let n = self.train.0.dims()[0];
+        let idx = sample_indices(n, if batch_size == 0 { n } else { batch_size }, rng);
+        let idx = Tensor::from_slice(&idx, idx.len(), self.train.0.device())?;
+        let (x, xn) = (self.train.0.index_select(&idx, 0)?, self.train.1.index_select(&idx, 0)?);
+        Ok(self.model.losses(&x, &xn, self.weight)?.total)
+    }
+    fn test_loss(&self) -> Result<f64> {
+        total_loss(self.model, &self.test.0, &self.test.1, self.weight)
+    }
+    fn save(&self, info: &TrainingInfo, path: &Path) -> Result<()> {
+        let mut meta = self.meta.clone();
+        meta["training"] = serde_json::to_value(info).expect("training info serializes");
+        let tensors = self.vars().into_iter().map(|(n, v)| (n, v.as_tensor().clone())).collect();
+        checkpoint::save_tensors(path, tensors, meta.to_string())
+    }
+}
+
+/// Total loss over a whole split, in chunks.
+fn total_loss(model: &PixelModel, x: &Tensor, xn: &Tensor, weight: f64) -> Result<f64> {
+    let n = x.dims()[0];
+    if n == 0 {
+        return Ok(f64::NAN);
+    }
+    let (mut sum, mut start) = (0.0, 0);
+    while start < n {
+        let len = 2048.min(n - start);
+        let l = model.losses(&x.narrow(0, start, len)?, &xn.narrow(0, start, len)?, weight)?.total;
+        sum += l.to_dtype(DType::F64)?.to_scalar::<f64>()? * len as f64;
+        start += len;
+    }
+    Ok(sum / n as f64)
+}
+
+/// Least squares S ≈ [Z, 1]·A for Z `[N, 2]`, S `[N, 2]`: returns A (3 × 2).
+fn fit_linear_map(z: &[Vec<f64>], s: &[Vec<f64>]) -> [[f64; 2]; 3] {
+    let mut xtx = [[0.0; 3]; 3];
+    let mut xts = [[0.0; 2]; 3];
+    for (zi, si) in z.iter().zip(s) {
+        let x = [zi[0], zi[1], 1.0];
+        for a in 0..3 {
+            for b in 0..3 {
+                xtx[a][b] += x[a] * x[b];
+            }
+            for c in 0..2 {
+                xts[a][c] += x[a] * si[c];
+            }
+        }
+    }
+    // Solve the 3×3 system by Gauss–Jordan with partial pivoting.
+    let mut m = [[0.0; 5]; 3];
+    for a in 0..3 {
+        m[a][..3].copy_from_slice(&xtx[a]);
+        m[a][3..].copy_from_slice(&xts[a]);
+    }
+    for col in 0..3 {
+        let piv = (col..3).max_by(|&i, &j| m[i][col].abs().total_cmp(&m[j][col].abs())).expect("rows");
+        m.swap(col, piv);
+        let p = m[col][col];
+        if p.abs() < 1e-300 {
+            continue;
+        }
+        m[col].iter_mut().for_each(|v| *v /= p);
+        let pivot_row = m[col];
+        for (r, row) in m.iter_mut().enumerate() {
+            if r != col {
+                let f = row[col];
+                row.iter_mut().zip(pivot_row).for_each(|(v, pv)| *v -= f * pv);
+            }
+        }
+    }
+    [[m[0][3], m[0][4]], [m[1][3], m[1][4]], [m[2][3], m[2][4]]]
+}
+
+fn map_state(a: &[[f64; 2]; 3], z: &[f64]) -> [f64; 2] {
+    [a[0][0] * z[0] + a[1][0] * z[1] + a[2][0], a[0][1] * z[0] + a[1][1] * z[1] + a[2][1]]
+}
+
+/// One model's rollout evaluation.
+struct Rollout {
+    metrics: ModelMetrics,
+    frame_mse: Vec<f64>,
+    latent: Vec<Vec<[f64; 2]>>,
+    frames: Vec<Vec<Vec<f32>>>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn evaluate(
+    model: &PixelModel,
+    cfg: &PixelExperiment,
+    eval: &PixelDataset,
+    train: &(Tensor, Tensor, Tensor),
+    test: &(Tensor, Tensor),
+    device: &Device,
+) -> Result<Rollout> {
+    let px = cfg.data.renderer.pixels();
+    let steps = cfg.eval.rollout_steps;
+    let e = eval.frames.dims()[0];
+    // Linear map latent → (θ, p), fitted on the training pairs.
+    let z_train = model.ae.encode(&train.0)?.to_dtype(DType::F64)?.to_vec2::<f64>()?;
+    let s_train = train.2.to_dtype(DType::F64)?.to_vec2::<f64>()?;
+    let a = fit_linear_map(&z_train, &s_train);
+    // Roll out from the first pair of each held-out trajectory.
+    let x0 = eval.pairs(0, e)?.narrow(1, 0, 1)?.squeeze(1)?.to_device(device)?;
+    let z0 = model.ae.encode(&x0)?.detach();
+    let times: Vec<f64> = (0..=steps).map(|t| t as f64).collect();
+    let solver = Solver::Fixed { integrator: cfg.eval.method.parse::<IntegratorKind>()?.build(), dt: cfg.eval.dt };
+    let zs = rollout(&model.dynamics, &z0, &times, &solver)?.detach(); // [T, E, 2]
+    let decoded = model.ae.decode(&zs.reshape(((steps + 1) * e, 2))?)?.narrow(1, 0, px)?.reshape((steps + 1, e, px))?;
+    let decoded = decoded.to_dtype(DType::F32)?.to_device(&Device::Cpu)?.to_vec3::<f32>()?;
+    let truth = eval.frames.to_vec3::<f32>()?; // [E, steps + 2, px]
+    let states = eval.states.to_vec3::<f64>()?;
+    let latent = zs.to_dtype(DType::F64)?.to_device(&Device::Cpu)?.to_vec3::<f64>()?;
+    let h = &cfg.data.pendulum;
+    let mut frame_mse = vec![0.0; steps + 1];
+    let (mut e_mse, mut t_mse, mut drift, mut valid) = (vec![], vec![], vec![], vec![]);
+    let mut paths = vec![];
+    for j in 0..e {
+        let mut se_energy = 0.0;
+        let mut se_frames = 0.0;
+        let mut valid_until = steps as f64;
+        let mut path = vec![];
+        for t in 0..=steps {
+            let err: f64 =
+                decoded[t][j].iter().zip(&truth[j][t]).map(|(p, q)| ((p - q) as f64).powi(2)).sum::<f64>() / px as f64;
+            frame_mse[t] += err / e as f64;
+            se_frames += err;
+            if err > 0.02 && valid_until == steps as f64 {
+                valid_until = t as f64;
+            }
+            let s = map_state(&a, &latent[t][j]);
+            path.push([latent[t][j][0], latent[t][j][1]]);
+            se_energy += (h.energy_at(&s) - h.energy_at(&states[j][t])).powi(2);
+        }
+        let e0 = h.energy_at(&map_state(&a, &latent[0][j]));
+        let e1 = h.energy_at(&map_state(&a, &latent[steps][j]));
+        e_mse.push(se_energy / (steps + 1) as f64);
+        t_mse.push(se_frames / (steps + 1) as f64);
+        drift.push(((e1 - e0) / e0).abs());
+        valid.push(valid_until);
+        paths.push(path);
+    }
+    let weight = cfg.model.dynamics_weight;
+    let train_loss = total_loss(model, &train.0, &train.1, weight)?;
+    let test_loss = total_loss(model, &test.0, &test.1, weight)?;
+    let metrics = ModelMetrics {
+        train_loss: MeanSem::of(&[train_loss]),
+        test_loss: MeanSem::of(&[test_loss]),
+        energy_mse: MeanSem::of(&e_mse),
+        energy_mse_analysis: None,
+        trajectory_mse: MeanSem::of(&t_mse),
+        energy_drift: MeanSem::of(&drift),
+        valid_time: MeanSem::of(&valid),
+        solver_fallback: false,
+    };
+    // Frames of the first held-out trajectory, for the strip and the GIF.
+    let frames = vec![(0..=steps).map(|t| decoded[t][0].clone()).collect()];
+    Ok(Rollout { metrics, frame_mse, latent: paths, frames })
+}
+
+/// Runs the experiment for every seed.
+pub fn run(cfg: &PixelExperiment, opts: &RunOptions) -> Result<Vec<RunMetrics>> {
+    let mut cfg = cfg.clone();
+    if let Some(steps) = opts.steps {
+        cfg.train.steps = steps;
+    }
+    cfg.validate()?;
+    let device = select_device(opts.device)?;
+    check_precision(&device, opts.precision)?;
+    opts.seeds.iter().map(|&seed| run_seed(&cfg, opts, &device, seed)).collect()
+}
+
+fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64) -> Result<RunMetrics> {
+    let started = std::time::Instant::now();
+    let dir = opts.out.join(&cfg.name).join(seed.to_string());
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let dtype = opts.precision.dtype();
+    tracing::info!(experiment = %cfg.name, seed, "rendering frames");
+    let ds = cfg.data.generate(seed)?;
+    let n_test = ds.test_trajectories();
+    let n = ds.frames.dims()[0];
+    let to = |t: Tensor| -> Result<Tensor> { Ok(t.to_dtype(dtype)?.to_device(device)?) };
+    let (tx, txn, ts) = transitions(&ds, n_test, n - n_test)?;
+    let train = (to(tx)?, to(txn)?, ts);
+    let (vx, vxn, _) = transitions(&ds, 0, n_test)?;
+    let test = (to(vx)?, to(vxn)?);
+    let eval_task =
+        PixelTask { trajectories: cfg.eval.trajectories, steps: cfg.eval.rollout_steps, ..cfg.data.clone() };
+    let eval = eval_task.generate(seed ^ 0x00e7_a1f0)?;
+    let pixels = cfg.data.renderer.pixels();
+    let mut models = BTreeMap::new();
+    let mut outcomes = vec![];
+    for &kind in &cfg.model.kinds {
+        let varmap = VarMap::new();
+        let model = PixelModel::new(
+            pixels,
+            cfg.model.autoencoder_hidden,
+            &cfg.spec(kind),
+            VarBuilder::from_varmap(&varmap, dtype, device),
+        )?;
+        let mseed = model_seed(seed, kind);
+        hnn_core::init::orthogonal_init(&varmap, mseed)?;
+        let meta = serde_json::json!({
+            "format": "hnn-pixel-checkpoint",
+            "version": 1,
+            "dynamics": cfg.spec(kind),
+            "autoencoder": { "input": 2 * pixels, "hidden": cfg.model.autoencoder_hidden, "latent": 2, "prefix": "ae" },
+            "layout": "z_q,z_p",
+            "dtype": format!("{dtype:?}").to_lowercase(),
+            "experiment": cfg,
+        });
+        let trainer = PixelTrainer {
+            model: &model,
+            varmap: &varmap,
+            train: (train.0.clone(), train.1.clone()),
+            test: test.clone(),
+            weight: cfg.model.dynamics_weight,
+            meta,
+        };
+        let ctx = RunContext {
+            seed: mseed,
+            checkpoint: Some(dir.join(format!("{}.safetensors", kind.name()))),
+            info: TrainingInfo { mode: "pixels".into(), seed: mseed, ..Default::default() },
+            progress: opts.progress,
+            label: format!("{} {}", cfg.name, kind.name()),
+        };
+        tracing::info!(experiment = %cfg.name, seed, model = kind.name(), steps = cfg.train.steps, "training");
+        let report =
+            hnn_train::threads::run_sized(device, cfg.train.batch_size.max(1), cfg.model.autoencoder_hidden, || {
+                train_loop(&trainer, &cfg.train, &ctx, None)
+            })?;
+        let outcome = evaluate(&model, cfg, &eval, &train, &test, device)?;
+        tracing::info!(
+            model = kind.name(),
+            energy_mse = outcome.metrics.energy_mse.mean,
+            frame_mse = outcome.metrics.trajectory_mse.mean,
+            seconds = report.seconds,
+            "evaluated"
+        );
+        models.insert(
+            kind.name().to_string(),
+            ModelRun {
+                metrics: outcome.metrics.clone(),
+                train_seconds: report.seconds,
+                steps_per_second: report.steps_per_second(),
+                final_train_loss: report.train_curve.last().copied().unwrap_or(f64::NAN),
+            },
+        );
+        outcomes.push((kind, report, outcome));
+    }
+    let curves: BTreeMap<&str, &Vec<f64>> = outcomes.iter().map(|(k, _, o)| (k.name(), &o.frame_mse)).collect();
+    hnn_systems::io::atomic_write(
+        &dir.join("frame_mse.json"),
+        serde_json::to_string(&curves).expect("curves").as_bytes(),
+    )?;
+    if opts.plots {
+        if let Err(e) = draw(&dir, cfg, &eval, &outcomes) {
+            tracing::warn!("plots not drawn: {e}");
+        }
+    }
+    let metrics = RunMetrics {
+        experiment: cfg.name.clone(),
+        seed,
+        device: device_name(device).into(),
+        dtype: opts.precision.name().into(),
+        steps: cfg.train.steps,
+        train_samples: train.0.dims()[0],
+        test_samples: test.0.dims()[0],
+        models,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    };
+    hnn_systems::io::atomic_write(
+        &dir.join("metrics.json"),
+        serde_json::to_string_pretty(&metrics).expect("metrics").as_bytes(),
+    )?;
+    hnn_systems::io::atomic_write(&dir.join("config.toml"), toml::to_string(cfg).expect("config").as_bytes())?;
+    Ok(metrics)
+}
+
+fn color(kind: ModelKind) -> usize {
+    match kind {
+        ModelKind::Hnn => 1,
+        ModelKind::Baseline => 2,
+        ModelKind::SeparableHnn => 3,
+    }
+}
+
+fn draw(
+    dir: &Path,
+    cfg: &PixelExperiment,
+    eval: &PixelDataset,
+    outcomes: &[(ModelKind, hnn_train::train::TrainReport, Rollout)],
+) -> Result<()> {
+    let title = |w: &str| format!("{}: {w}", cfg.name);
+    let mut loss = vec![];
+    let mut mse = vec![];
+    let mut phase = vec![];
+    for (kind, report, o) in outcomes {
+        loss.push(Series {
+            label: format!("{} train", kind.name()),
+            points: report.train_curve.iter().enumerate().map(|(i, l)| ((i + 1) as f64, *l)).collect(),
+            color: color(*kind),
+            thin: true,
+        });
+        loss.push(Series::new(
+            format!("{} test", kind.name()),
+            report.test_curve.iter().map(|(s, l)| (*s as f64, *l)).collect(),
+            color(*kind),
+        ));
+        mse.push(Series::new(
+            kind.name(),
+            o.frame_mse.iter().enumerate().map(|(t, v)| (t as f64, *v)).collect(),
+            color(*kind),
+        ));
+        for (i, path) in o.latent.iter().take(3).enumerate() {
+            phase.push(Series {
+                label: if i == 0 { kind.name().into() } else { String::new() },
+                points: path.iter().map(|z| (z[0], z[1])).collect(),
+                color: color(*kind),
+                thin: false,
+            });
+        }
+    }
+    line_chart(
+        &dir.join("loss.png"),
+        &Chart { title: &title("loss"), x: "step", y: "total loss", log_y: true, equal_axes: false },
+        &loss,
+    )?;
+    line_chart(
+        &dir.join("frame_mse.png"),
+        &Chart { title: &title("frame MSE along the rollout"), x: "frame", y: "MSE", log_y: true, equal_axes: false },
+        &mse,
+    )?;
+    line_chart(
+        &dir.join("latent_phase.png"),
+        &Chart { title: &title("latent phase portrait"), x: "z_q", y: "z_p", log_y: false, equal_axes: false },
+        &phase,
+    )?;
+    strip_and_gif(dir, cfg, eval, outcomes)
+}
+
+/// A strip (true frames on top, each model's below, every `strip_every` frames) and a GIF.
+fn strip_and_gif(
+    dir: &Path,
+    cfg: &PixelExperiment,
+    eval: &PixelDataset,
+    outcomes: &[(ModelKind, hnn_train::train::TrainReport, Rollout)],
+) -> Result<()> {
+    use plotters::prelude::*;
+    let size = cfg.data.renderer.size;
+    let scale = 3;
+    let truth = eval.frames.get(0)?.to_vec2::<f32>()?;
+    let rows: Vec<Vec<Vec<f32>>> =
+        std::iter::once(truth.clone()).chain(outcomes.iter().map(|(_, _, o)| o.frames[0].clone())).collect();
+    let cols: Vec<usize> = (0..=cfg.eval.rollout_steps).step_by(cfg.eval.strip_every).collect();
+    let (w, h) = ((cols.len() * (size + 2) * scale) as u32, (rows.len() * (size + 2) * scale) as u32);
+    let plot_err = |e: String| Error::Plot { path: dir.to_path_buf(), problem: e };
+    let paint = |area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+                 frame: &[f32],
+                 ox: usize,
+                 oy: usize|
+     -> Result<()> {
+        for i in 0..size {
+            for j in 0..size {
+                let v = (frame[i * size + j].clamp(0.0, 1.0) * 255.0) as u8;
+                let (x, y) = ((ox + j * scale) as i32, (oy + i * scale) as i32);
+                area.draw(&Rectangle::new([(x, y), (x + scale as i32, y + scale as i32)], RGBColor(v, v, v).filled()))
+                    .map_err(|e| plot_err(e.to_string()))?;
+            }
+        }
+        Ok(())
+    };
+    {
+        let path = dir.join("rollout_strip.png");
+        let area = BitMapBackend::new(&path, (w, h)).into_drawing_area();
+        area.fill(&RGBColor(40, 40, 40)).map_err(|e| plot_err(e.to_string()))?;
+        for (r, frames) in rows.iter().enumerate() {
+            for (c, &t) in cols.iter().enumerate() {
+                paint(&area, &frames[t], c * (size + 2) * scale + scale, r * (size + 2) * scale + scale)?;
+            }
+        }
+        area.present().map_err(|e| plot_err(e.to_string()))?;
+    }
+    let path = dir.join("rollout.gif");
+    let gw = (rows.len() * (size + 2) * scale) as u32;
+    let area = BitMapBackend::gif(&path, (gw, ((size + 2) * scale) as u32), 50)
+        .map_err(|e| plot_err(e.to_string()))?
+        .into_drawing_area();
+    for t in 0..=cfg.eval.rollout_steps {
+        area.fill(&RGBColor(40, 40, 40)).map_err(|e| plot_err(e.to_string()))?;
+        for (r, frames) in rows.iter().enumerate() {
+            paint(&area, &frames[t], r * (size + 2) * scale + scale, scale)?;
+        }
+        area.present().map_err(|e| plot_err(e.to_string()))?;
+    }
+    Ok(())
+}
