@@ -16,7 +16,7 @@ use hnn_systems::AnalyticHamiltonian;
 use hnn_train::checkpoint::{self, TrainingInfo};
 use hnn_train::device::{check_precision, device_name, select_device};
 use hnn_train::eval::{MeanSem, ModelMetrics};
-use hnn_train::experiment::{model_seed, ModelRun, RunMetrics};
+use hnn_train::experiment::{color, loss_series, model_seed, parse_config, write_run_files, ModelRun, RunMetrics};
 use hnn_train::plots::{line_chart, Chart, Series};
 use hnn_train::train::{sample_indices, train_loop, RunContext, TrainConfig, Trainable};
 use hnn_train::{Error, ModelKind, ModelSpec, Result, RunOptions};
@@ -90,9 +90,7 @@ pub struct PixelExperiment {
 impl PixelExperiment {
     /// Parses and validates TOML, naming the wrong field.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
-        let cfg: Self = toml::from_str(text).map_err(|e| Error::Config(format!("{origin}: {e}")))?;
-        cfg.validate().map_err(|e| Error::Config(format!("{origin}: {e}")))?;
-        Ok(cfg)
+        parse_config(text, origin, Self::validate)
     }
 
     /// Checks every section.
@@ -437,20 +435,8 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
         models,
         wall_seconds: started.elapsed().as_secs_f64(),
     };
-    hnn_systems::io::atomic_write(
-        &dir.join("metrics.json"),
-        serde_json::to_string_pretty(&metrics).expect("metrics").as_bytes(),
-    )?;
-    hnn_systems::io::atomic_write(&dir.join("config.toml"), toml::to_string(cfg).expect("config").as_bytes())?;
+    write_run_files(&dir, &metrics, &toml::to_string(cfg).expect("config serializes"))?;
     Ok(metrics)
-}
-
-fn color(kind: ModelKind) -> usize {
-    match kind {
-        ModelKind::Hnn => 1,
-        ModelKind::Baseline => 2,
-        ModelKind::SeparableHnn => 3,
-    }
 }
 
 fn draw(
@@ -464,17 +450,7 @@ fn draw(
     let mut mse = vec![];
     let mut phase = vec![];
     for (kind, report, o) in outcomes {
-        loss.push(Series {
-            label: format!("{} train", kind.name()),
-            points: report.train_curve.iter().enumerate().map(|(i, l)| ((i + 1) as f64, *l)).collect(),
-            color: color(*kind),
-            thin: true,
-        });
-        loss.push(Series::new(
-            format!("{} test", kind.name()),
-            report.test_curve.iter().map(|(s, l)| (*s as f64, *l)).collect(),
-            color(*kind),
-        ));
+        loss.extend(loss_series(*kind, report));
         mse.push(Series::new(
             kind.name(),
             o.frame_mse.iter().enumerate().map(|(t, v)| (t as f64, *v)).collect(),

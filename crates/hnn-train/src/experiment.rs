@@ -123,12 +123,49 @@ pub struct ExperimentConfig {
     pub eval: EvalConfig,
 }
 
+/// Parses a TOML config and validates it; errors are prefixed with `origin` (unknown keys and
+/// wrong types name the field and line).
+pub fn parse_config<T: serde::de::DeserializeOwned>(
+    text: &str,
+    origin: &str,
+    validate: impl Fn(&T) -> Result<()>,
+) -> Result<T> {
+    let cfg: T = toml::from_str(text).map_err(|e| Error::Config(format!("{origin}: {e}")))?;
+    validate(&cfg).map_err(|e| Error::Config(format!("{origin}: {e}")))?;
+    Ok(cfg)
+}
+
+/// Writes a run's `metrics.json` and `config.toml` (atomically).
+pub fn write_run_files(dir: &Path, metrics: &RunMetrics, config_toml: &str) -> Result<()> {
+    let json = serde_json::to_string_pretty(metrics).expect("metrics serialize");
+    hnn_systems::io::atomic_write(&dir.join("metrics.json"), json.as_bytes())?;
+    hnn_systems::io::atomic_write(&dir.join("config.toml"), config_toml.as_bytes())?;
+    Ok(())
+}
+
+/// The plot colour of a model kind (the same in every plot).
+pub fn color(kind: ModelKind) -> usize {
+    match kind {
+        ModelKind::Hnn => 1,
+        ModelKind::Baseline => 2,
+        ModelKind::SeparableHnn => 3,
+    }
+}
+
+/// A model's training curve (thin) and test curve (thick), for loss plots.
+pub fn loss_series(kind: ModelKind, report: &TrainReport) -> [Series; 2] {
+    let train: Vec<(f64, f64)> = report.train_curve.iter().enumerate().map(|(i, l)| ((i + 1) as f64, *l)).collect();
+    let test: Vec<(f64, f64)> = report.test_curve.iter().map(|(s, l)| (*s as f64, *l)).collect();
+    [
+        Series { label: format!("{} train", kind.name()), points: train, color: color(kind), thin: true },
+        Series::new(format!("{} test", kind.name()), test, color(kind)),
+    ]
+}
+
 impl ExperimentConfig {
     /// Parses TOML; unknown keys and wrong types are errors naming the field and line.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
-        let cfg: Self = toml::from_str(text).map_err(|e| Error::Config(format!("{origin}: {e}")))?;
-        cfg.validate().map_err(|e| Error::Config(format!("{origin}: {e}")))?;
-        Ok(cfg)
+        parse_config(text, origin, Self::validate)
     }
 
     /// Reads and parses a TOML file.
@@ -373,18 +410,8 @@ fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Dev
         models,
         wall_seconds: started.elapsed().as_secs_f64(),
     };
-    let json = serde_json::to_string_pretty(&metrics).expect("metrics serialize");
-    hnn_systems::io::atomic_write(&dir.join("metrics.json"), json.as_bytes())?;
-    hnn_systems::io::atomic_write(&dir.join("config.toml"), cfg.to_toml().as_bytes())?;
+    write_run_files(&dir, &metrics, &cfg.to_toml())?;
     Ok(metrics)
-}
-
-fn color(kind: ModelKind) -> usize {
-    match kind {
-        ModelKind::Hnn => 1,
-        ModelKind::Baseline => 2,
-        ModelKind::SeparableHnn => 3,
-    }
 }
 
 fn draw_plots(
@@ -397,10 +424,7 @@ fn draw_plots(
     // Loss curves.
     let mut series = vec![];
     for (kind, report, _) in reports {
-        let train: Vec<(f64, f64)> = report.train_curve.iter().enumerate().map(|(i, l)| ((i + 1) as f64, *l)).collect();
-        series.push(Series { label: format!("{} train", kind.name()), points: train, color: color(*kind), thin: true });
-        let test: Vec<(f64, f64)> = report.test_curve.iter().map(|(s, l)| (*s as f64, *l)).collect();
-        series.push(Series::new(format!("{} test", kind.name()), test, color(*kind)));
+        series.extend(loss_series(*kind, report));
     }
     line_chart(
         &dir.join("loss.png"),
