@@ -1,11 +1,20 @@
 //! The `hnn` command: `hnn exp two_body`, `hnn train`, `hnn eval`, `hnn rollout`, `hnn data`,
 //! `hnn table`. See `hnn --help`.
 
+use std::process::ExitCode;
+
 // glibc's malloc dominates small-tensor training loops; mimalloc is several times faster there.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     hnn::keep_freed_memory();
-    hnn::cli::main()
+    match hnn::cli::main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Our errors carry their causes in their own message (file, field or step named).
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
