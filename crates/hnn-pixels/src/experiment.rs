@@ -403,15 +403,7 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
             seconds = report.seconds,
             "evaluated"
         );
-        models.insert(
-            kind.name().to_string(),
-            ModelRun {
-                metrics: outcome.metrics.clone(),
-                train_seconds: report.seconds,
-                steps_per_second: report.steps_per_second(),
-                final_train_loss: report.train_curve.last().copied().unwrap_or(f64::NAN),
-            },
-        );
+        models.insert(kind.name().to_string(), ModelRun::new(outcome.metrics.clone(), &report));
         outcomes.push((kind, report, outcome));
     }
     let curves: BTreeMap<&str, &Vec<f64>> = outcomes.iter().map(|(k, _, o)| (k.name(), &o.frame_mse)).collect();

@@ -277,6 +277,18 @@ pub struct ModelRun {
     pub final_train_loss: f64,
 }
 
+impl ModelRun {
+    /// A model's evaluation together with the timing and last loss of its training.
+    pub fn new(metrics: ModelMetrics, report: &TrainReport) -> Self {
+        Self {
+            metrics,
+            train_seconds: report.seconds,
+            steps_per_second: report.steps_per_second(),
+            final_train_loss: report.train_curve.last().copied().unwrap_or(f64::NAN),
+        }
+    }
+}
+
 /// `metrics.json` of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunMetrics {
@@ -383,15 +395,7 @@ fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Dev
             seconds = report.seconds,
             "evaluated"
         );
-        models.insert(
-            kind.name().to_string(),
-            ModelRun {
-                metrics,
-                train_seconds: report.seconds,
-                steps_per_second: report.steps_per_second(),
-                final_train_loss: report.train_curve.last().copied().unwrap_or(f64::NAN),
-            },
-        );
+        models.insert(kind.name().to_string(), ModelRun::new(metrics, &report));
         reports.push((kind, report, rollouts));
     }
     if opts.plots {
