@@ -13,7 +13,7 @@ use candle_nn::{VarBuilder, VarMap};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hnn::core::integrators::Leapfrog;
 use hnn::core::{init, Activation, Hamiltonian, Integrator, NeuralHamiltonian, SeparableHamiltonian, VectorField};
-use hnn::train::optim::{Optimizer, OptimizerKind};
+use hnn::train::optim::{Gradients, Optimizer, OptimizerKind};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -94,13 +94,24 @@ fn gradient_step(c: &mut Criterion) {
             let target = states(batch, 2, dtype, &dev);
             group.throughput(Throughput::Elements(batch as u64));
             group.sample_size(if batch >= 65536 { 10 } else { 30 });
-            group.bench_function(BenchmarkId::new(format!("{dtype:?}").to_lowercase(), batch), |b| {
+            let name = format!("{dtype:?}").to_lowercase();
+            // The training path: the fused kernel where there is one (CPU), with the batch spread
+            // over the threads by the kernel itself.
+            if VectorField::fused_gradient_matching(&h, &z, &target).unwrap().is_some() {
+                group.bench_function(BenchmarkId::new(format!("fused_{name}"), batch), |b| {
+                    b.iter(|| {
+                        let fused = VectorField::fused_gradient_matching(&h, &z, &target).unwrap().unwrap();
+                        opt.step(&Gradients::fused(fused).1, 1e-3, 1.0).unwrap();
+                    })
+                });
+            }
+            // candle's autograd through the explicit ∇H (the GPU path, and the reference point).
+            group.bench_function(BenchmarkId::new(format!("autograd_{name}"), batch), |b| {
                 b.iter(|| {
                     sized(&dev, batch, || {
                         let loss =
                             (h.time_derivatives(&z).unwrap() - &target).unwrap().sqr().unwrap().mean_all().unwrap();
-                        let grads = loss.backward().unwrap();
-                        opt.step(&grads, 1e-3, 1.0).unwrap();
+                        opt.step(&Gradients::backward(&loss).unwrap().1, 1e-3, 1.0).unwrap();
                     })
                 })
             });
@@ -126,8 +137,7 @@ fn trajectory_step(c: &mut Criterion) {
                     sized(&dev, batch, || {
                         let pred = Leapfrog.propagate(&h, &z0, 0.01, 50).unwrap();
                         let loss = (pred - &z1).unwrap().sqr().unwrap().mean_all().unwrap();
-                        let grads = loss.backward().unwrap();
-                        opt.step(&grads, 1e-3, 1.0).unwrap();
+                        opt.step(&Gradients::backward(&loss).unwrap().1, 1e-3, 1.0).unwrap();
                     })
                 })
             });

@@ -253,9 +253,7 @@ fn run(command: Command) -> Result<()> {
                 progress: progress(),
                 label: format!("{} {}", cfg.name, model.name()),
             };
-            let width = cfg.model.hidden.iter().copied().max().unwrap_or(1);
-            let rows = if cfg.train.batch_size == 0 { ds.train.len() } else { cfg.train.batch_size };
-            let report = run_sized(&device, rows, width, || train(&state, &data, &cfg.train, &ctx, resume.as_deref()))?;
+            let report = train(&state, &data, &cfg.train, &ctx, resume.as_deref())?;
             println!(
                 "trained {} for {} steps in {:.2} s ({:.0} steps/s); final loss {:.4e}; test loss {:.4e}",
                 model.name(),

@@ -2,6 +2,7 @@
 //! and [`Hamiltonian`] (a scalar energy whose symplectic gradient is the field).
 
 use crate::error::Result;
+use crate::fused::LossGradients;
 use crate::symplectic::{apply_j, join_qp, split_qp};
 use candle_core::Tensor;
 
@@ -14,6 +15,13 @@ pub trait VectorField {
     /// The Hamiltonian behind this field, if there is one (symplectic integrators need it).
     fn hamiltonian(&self) -> Option<&dyn Hamiltonian> {
         None
+    }
+
+    /// The gradient-matching loss mean((ż(z) − target)²) with the gradient of every parameter,
+    /// from a fused kernel where the field has one for this device and dtype; `None` means "use
+    /// autograd" (analytic fields, GPU tensors, models without a kernel).
+    fn fused_gradient_matching(&self, _z: &Tensor, _target: &Tensor) -> Result<Option<LossGradients>> {
+        Ok(None)
     }
 }
 
@@ -52,11 +60,20 @@ pub trait Hamiltonian {
     fn hamiltonian_field(&self, z: &Tensor) -> Result<Tensor> {
         apply_j(&self.grad(z)?)
     }
+
+    /// As [`VectorField::fused_gradient_matching`] for the field J∇H.
+    fn fused_gradient_matching(&self, _z: &Tensor, _target: &Tensor) -> Result<Option<LossGradients>> {
+        Ok(None)
+    }
 }
 
 impl<H: Hamiltonian> VectorField for H {
     fn time_derivatives(&self, z: &Tensor) -> Result<Tensor> {
         self.hamiltonian_field(z)
+    }
+
+    fn fused_gradient_matching(&self, z: &Tensor, target: &Tensor) -> Result<Option<LossGradients>> {
+        Hamiltonian::fused_gradient_matching(self, z, target)
     }
 
     fn hamiltonian(&self) -> Option<&dyn Hamiltonian> {

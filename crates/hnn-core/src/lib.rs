@@ -9,6 +9,8 @@
 //!   f32 tanh for the CPU.
 //! - [`mlp`]: an MLP that returns ∂output/∂input with plain tensor ops (the second-derivative
 //!   route candle needs).
+//! - [`fused`]: CPU kernels that compute a gradient-matching loss and all its parameter
+//!   gradients in one pass, without an autograd graph (the fast training path).
 //! - [`models`]: [`NeuralHamiltonian`], [`SeparableHamiltonian`], [`Baseline`].
 //! - [`init`]: seeded orthogonal initialisation of a model's variables.
 //! - [`integrators`]: symplectic Euler, leapfrog, Yoshida 4, implicit midpoint, Tao, Euler, RK4,
@@ -18,6 +20,7 @@
 pub mod activation;
 pub mod error;
 pub mod fast_tanh;
+pub mod fused;
 pub mod hamiltonian;
 pub mod init;
 pub mod integrators;
@@ -27,6 +30,7 @@ pub mod symplectic;
 
 pub use activation::Activation;
 pub use error::{Error, Result};
+pub use fused::LossGradients;
 pub use hamiltonian::{Hamiltonian, PhaseSpace, VectorField};
 pub use integrators::{rollout, Integrator, IntegratorKind, Solver};
 pub use models::{Baseline, NeuralHamiltonian, SeparableHamiltonian};

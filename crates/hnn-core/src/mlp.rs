@@ -9,7 +9,8 @@
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};
-use candle_core::Tensor;
+use crate::fused::{self, FieldForm, LossGradients, MlpView, Real};
+use candle_core::{DType, Tensor, WithDType};
 use candle_nn::VarBuilder;
 
 /// The shape of an MLP: input width, hidden widths, output width, activation.
@@ -146,5 +147,69 @@ impl Mlp {
             None => weight_row.broadcast_as(x.dims())?.contiguous()?,
         };
         Ok((y, grad))
+    }
+
+    /// The gradient-matching loss of the field this network defines (`form`) on states `z`
+    /// against `target`, with every parameter's gradient, through the fused CPU kernel of
+    /// [`fused`]. `None` off the CPU, for dtypes other than f32/f64, or when the weights' dtype
+    /// differs from the data's.
+    pub fn fused_gradient_matching(
+        &self,
+        form: FieldForm,
+        z: &Tensor,
+        target: &Tensor,
+    ) -> Result<Option<LossGradients>> {
+        let (input, output) = (self.config.input, self.config.output);
+        let valid = match form {
+            FieldForm::Hamiltonian => output == 1 && input.is_multiple_of(2),
+            FieldForm::Direct => output == input,
+        };
+        if !valid {
+            return Err(Error::InvalidArgument(format!(
+                "a {input} → {output} network does not define a {form:?} vector field"
+            )));
+        }
+        let (_, width) = z.dims2()?;
+        if width != input || target.dims() != z.dims() {
+            return Err(Error::InvalidArgument(format!(
+                "gradient matching needs states [batch, {input}] and targets of the same shape, got {:?} and {:?}",
+                z.dims(),
+                target.dims()
+            )));
+        }
+        let same_dtype = self.layers.iter().all(|l| l.weight.dtype() == z.dtype()) && target.dtype() == z.dtype();
+        if !z.device().is_cpu() || !same_dtype {
+            return Ok(None);
+        }
+        match z.dtype() {
+            DType::F32 => self.fused::<f32>(form, z, target).map(Some),
+            DType::F64 => self.fused::<f64>(form, z, target).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    fn fused<T: Real + WithDType>(&self, form: FieldForm, z: &Tensor, target: &Tensor) -> Result<LossGradients> {
+        let flat = |t: &Tensor| -> Result<Vec<T>> { Ok(t.flatten_all()?.to_vec1::<T>()?) };
+        let widths = self.config.widths();
+        let weights = self.layers.iter().map(|l| flat(&l.weight)).collect::<Result<Vec<_>>>()?;
+        let biases = self.layers.iter().filter_map(|l| l.bias.as_ref()).map(flat).collect::<Result<Vec<_>>>()?;
+        let view = MlpView {
+            widths: &widths,
+            weights: weights.iter().map(Vec::as_slice).collect(),
+            biases: biases.iter().map(Vec::as_slice).collect(),
+            activation: self.activation,
+        };
+        let g = fused::gradient_matching(form, &view, &flat(z)?, &flat(target)?);
+        let device = z.device();
+        let mut grads = Vec::with_capacity(self.layers.len() * 2);
+        let mut bias_grads = g.biases.into_iter();
+        for (layer, w) in self.layers.iter().zip(g.weights) {
+            grads.push((layer.weight.clone(), Tensor::from_vec(w, layer.weight.shape(), device)?));
+            if let Some(b) = &layer.bias {
+                let gb = bias_grads.next().expect("one bias gradient per bias");
+                grads.push((b.clone(), Tensor::from_vec(gb, b.shape(), device)?));
+            }
+        }
+        Ok(LossGradients { loss: g.loss, grads })
     }
 }

@@ -17,6 +17,7 @@ use hnn_train::checkpoint::{self, TrainingInfo};
 use hnn_train::device::{check_precision, device_name, select_device};
 use hnn_train::eval::{MeanSem, ModelMetrics};
 use hnn_train::experiment::{color, loss_series, model_seed, parse_config, write_run_files, ModelRun, RunMetrics};
+use hnn_train::optim::Gradients;
 use hnn_train::plots::{line_chart, Chart, Series};
 use hnn_train::train::{sample_indices, train_loop, RunContext, TrainConfig, Trainable};
 use hnn_train::{Error, ModelKind, ModelSpec, Result, RunOptions};
@@ -164,12 +165,12 @@ impl Trainable for PixelTrainer<'_> {
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }
-    fn batch_loss(&self, batch_size: usize, _noise: f64, rng: &mut ChaCha8Rng) -> Result<Tensor> {
+    fn batch_gradients(&self, batch_size: usize, _noise: f64, rng: &mut ChaCha8Rng) -> Result<(f64, Gradients)> {
         let n = self.train.0.dims()[0];
         let idx = sample_indices(n, if batch_size == 0 { n } else { batch_size }, rng);
         let idx = Tensor::from_slice(&idx, idx.len(), self.train.0.device())?;
         let (x, xn) = (self.train.0.index_select(&idx, 0)?, self.train.1.index_select(&idx, 0)?);
-        Ok(self.model.losses(&x, &xn, self.weight)?.total)
+        Gradients::backward(&self.model.losses(&x, &xn, self.weight)?.total)
     }
     fn test_loss(&self) -> Result<f64> {
         total_loss(self.model, &self.test.0, &self.test.1, self.weight)

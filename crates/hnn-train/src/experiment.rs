@@ -382,8 +382,7 @@ fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Dev
         };
         tracing::info!(experiment = %cfg.name, seed, model = kind.name(), steps = cfg.train.steps, "training");
         let width = cfg.model.hidden.iter().copied().max().unwrap_or(1);
-        let rows = if cfg.train.batch_size == 0 { ds.train.len() } else { cfg.train.batch_size };
-        let report = run_sized(device, rows, width, || train(&state, &data, &cfg.train, &ctx, None))?;
+        let report = train(&state, &data, &cfg.train, &ctx, None)?;
         let (metrics, rollouts) = run_sized(device, set.starts.len(), width, || {
             evaluate(&state, &cfg.train.objective, &data, &set, &cfg.eval)
         })?;

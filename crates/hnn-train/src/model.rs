@@ -3,7 +3,9 @@
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use hnn_core::{init, Activation, Baseline, Hamiltonian, NeuralHamiltonian, SeparableHamiltonian, VectorField};
+use hnn_core::{
+    init, Activation, Baseline, Hamiltonian, LossGradients, NeuralHamiltonian, SeparableHamiltonian, VectorField,
+};
 use serde::{Deserialize, Serialize};
 
 /// Which model.
@@ -116,6 +118,14 @@ impl VectorField for Model {
             Model::Hnn(h) => Some(h),
             Model::Separable(h) => Some(h),
             Model::Baseline(_) => None,
+        }
+    }
+
+    fn fused_gradient_matching(&self, z: &Tensor, target: &Tensor) -> hnn_core::Result<Option<LossGradients>> {
+        match self {
+            Model::Hnn(h) => VectorField::fused_gradient_matching(h, z, target),
+            Model::Separable(h) => VectorField::fused_gradient_matching(h, z, target),
+            Model::Baseline(b) => b.fused_gradient_matching(z, target),
         }
     }
 }

@@ -6,8 +6,42 @@
 
 use crate::error::{Error, Result};
 use candle_core::backprop::GradStore;
-use candle_core::{Tensor, Var};
+use candle_core::{Tensor, TensorId, Var};
+use hnn_core::LossGradients;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Gradients of a loss with respect to (some of) the optimizer's variables, from candle's
+/// `backward` or from a fused kernel.
+pub enum Gradients {
+    /// From `backward`.
+    Autograd(GradStore),
+    /// Keyed by the parameter tensor's id.
+    Direct(HashMap<TensorId, Tensor>),
+}
+
+impl Gradients {
+    /// Runs `backward` on a scalar loss: (its value, the gradients).
+    pub fn backward(loss: &Tensor) -> Result<(f64, Self)> {
+        let value = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+        Ok((value, Gradients::Autograd(loss.backward()?)))
+    }
+
+    /// The gradient of `param`, if the loss depends on it.
+    pub fn get(&self, param: &Tensor) -> Option<&Tensor> {
+        match self {
+            Gradients::Autograd(store) => store.get(param),
+            Gradients::Direct(map) => map.get(&param.id()),
+        }
+    }
+}
+
+impl Gradients {
+    /// The output of a fused kernel: (loss, gradients).
+    pub fn fused(l: LossGradients) -> (f64, Self) {
+        (l.loss, Gradients::Direct(l.grads.into_iter().map(|(p, g)| (p.id(), g)).collect()))
+    }
+}
 
 /// Which update rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -56,7 +90,7 @@ impl Optimizer {
     }
 
     /// Global L2 norm of the gradients present in `grads`.
-    pub fn grad_norm(&self, grads: &GradStore) -> Result<f64> {
+    pub fn grad_norm(&self, grads: &Gradients) -> Result<f64> {
         let mut sq = 0.0;
         for (_, var) in &self.vars {
             if let Some(g) = grads.get(var.as_tensor()) {
@@ -68,7 +102,7 @@ impl Optimizer {
 
     /// One update with learning rate `lr`; gradients are multiplied by `grad_scale` first
     /// (for clipping). Variables without a gradient are left alone (as PyTorch).
-    pub fn step(&mut self, grads: &GradStore, lr: f64, grad_scale: f64) -> Result<()> {
+    pub fn step(&mut self, grads: &Gradients, lr: f64, grad_scale: f64) -> Result<()> {
         self.step += 1;
         let t = self.step as i32;
         let (b1, b2) = (self.beta1, self.beta2);

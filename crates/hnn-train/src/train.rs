@@ -5,7 +5,7 @@
 use crate::checkpoint::{self, ResumeInfo, TrainingInfo};
 use crate::error::{Error, Result};
 use crate::model::ModelState;
-use crate::optim::{Optimizer, OptimizerKind};
+use crate::optim::{Gradients, Optimizer, OptimizerKind};
 use candle_core::{DType, Device, Tensor, Var};
 use hnn_core::{Integrator, IntegratorKind, VectorField};
 use hnn_systems::{Dataset, Split};
@@ -293,8 +293,8 @@ pub trait Trainable {
     /// The trainable variables, sorted by name.
     fn vars(&self) -> Vec<(String, Var)>;
     /// Loss of one mini-batch of `batch_size` samples (0: all), drawn with `rng`, with Gaussian
-    /// input noise of std `input_noise`.
-    fn batch_loss(&self, batch_size: usize, input_noise: f64, rng: &mut ChaCha8Rng) -> Result<Tensor>;
+    /// input noise of std `input_noise`, and its gradients.
+    fn batch_gradients(&self, batch_size: usize, input_noise: f64, rng: &mut ChaCha8Rng) -> Result<(f64, Gradients)>;
     /// Loss on the held-out data (NaN when there is none).
     fn test_loss(&self) -> Result<f64>;
     /// Writes the weights with their metadata.
@@ -315,15 +315,32 @@ impl<'a> FieldTrainer<'a> {
     }
 }
 
+impl FieldTrainer<'_> {
+    /// Whether training steps go through the model's fused gradient-matching kernel.
+    pub fn is_fused(&self) -> Result<bool> {
+        let TrainData::Derivatives { train, .. } = self.data else { return Ok(false) };
+        if self.loss.integrator.is_some() || train.is_empty() {
+            return Ok(false);
+        }
+        let probe = self.state.model.fused_gradient_matching(&train.z.narrow(0, 0, 1)?, &train.dz.narrow(0, 0, 1)?)?;
+        Ok(probe.is_some())
+    }
+}
+
 impl Trainable for FieldTrainer<'_> {
     fn vars(&self) -> Vec<(String, Var)> {
         self.state.named_vars()
     }
-    fn batch_loss(&self, batch_size: usize, input_noise: f64, rng: &mut ChaCha8Rng) -> Result<Tensor> {
+    fn batch_gradients(&self, batch_size: usize, input_noise: f64, rng: &mut ChaCha8Rng) -> Result<(f64, Gradients)> {
         let full = batch_size == 0 || batch_size >= self.data.train_len();
         let (input, target) = batch(self.data, batch_size, full, rng)?;
         let input = if input_noise > 0.0 { add_noise(&input, input_noise, rng)? } else { input };
-        self.loss.compute(&self.state.model, &input, &target)
+        if self.loss.integrator.is_none() {
+            if let Some(fused) = self.state.model.fused_gradient_matching(&input, &target)? {
+                return Ok(Gradients::fused(fused));
+            }
+        }
+        Gradients::backward(&self.loss.compute(&self.state.model, &input, &target)?)
     }
     fn test_loss(&self) -> Result<f64> {
         if test_len(self.data) == 0 {
@@ -346,7 +363,15 @@ pub fn train(
     resume: Option<&Path>,
 ) -> Result<TrainReport> {
     cfg.validate()?;
-    train_loop(&FieldTrainer::new(state, data, &cfg.objective)?, cfg, ctx, resume)
+    if FieldTrainer::new(state, data, &cfg.objective)?.is_fused()? {
+        // The fused kernel spreads each batch over rayon's threads itself.
+        return train_loop(&FieldTrainer::new(state, data, &cfg.objective)?, cfg, ctx, resume);
+    }
+    let width = state.spec.hidden.iter().copied().max().unwrap_or(1);
+    let rows = if cfg.batch_size == 0 { data.train_len() } else { cfg.batch_size.min(data.train_len()) };
+    crate::threads::run_sized(&state.device, rows, width, || {
+        train_loop(&FieldTrainer::new(state, data, &cfg.objective)?, cfg, ctx, resume)
+    })
 }
 
 /// The training loop over any [`Trainable`].
@@ -379,12 +404,10 @@ pub fn train_loop(
     let bar = progress_bar(ctx, cfg.steps, first - 1);
     let started = Instant::now();
     for step in first..=cfg.steps {
-        let l = task.batch_loss(cfg.batch_size, cfg.input_noise, &mut rng)?;
-        let value = l.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+        let (value, grads) = task.batch_gradients(cfg.batch_size, cfg.input_noise, &mut rng)?;
         if !value.is_finite() {
             return Err(diverged(step, "the training loss", cfg));
         }
-        let grads = l.backward()?;
         let scale = match cfg.grad_clip {
             Some(max) => {
                 let norm = opt.grad_norm(&grads)?;

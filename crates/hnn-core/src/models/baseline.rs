@@ -2,6 +2,7 @@
 
 use crate::activation::Activation;
 use crate::error::Result;
+use crate::fused::{FieldForm, LossGradients};
 use crate::hamiltonian::VectorField;
 use crate::mlp::{Mlp, MlpConfig};
 use crate::symplectic::check_state;
@@ -33,5 +34,10 @@ impl VectorField for Baseline {
     fn time_derivatives(&self, z: &Tensor) -> Result<Tensor> {
         check_state(z, self.dof)?;
         self.mlp.forward(z)
+    }
+
+    fn fused_gradient_matching(&self, z: &Tensor, target: &Tensor) -> Result<Option<LossGradients>> {
+        check_state(z, self.dof)?;
+        self.mlp.fused_gradient_matching(FieldForm::Direct, z, target)
     }
 }

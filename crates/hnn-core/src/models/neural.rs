@@ -2,6 +2,7 @@
 
 use crate::activation::Activation;
 use crate::error::Result;
+use crate::fused::{FieldForm, LossGradients};
 use crate::hamiltonian::Hamiltonian;
 use crate::mlp::{Mlp, MlpConfig};
 use crate::symplectic::check_state;
@@ -52,5 +53,10 @@ impl Hamiltonian for NeuralHamiltonian {
 
     fn grad(&self, z: &Tensor) -> Result<Tensor> {
         Ok(self.energy_and_grad(z)?.1)
+    }
+
+    fn fused_gradient_matching(&self, z: &Tensor, target: &Tensor) -> Result<Option<LossGradients>> {
+        check_state(z, self.dof)?;
+        self.mlp.fused_gradient_matching(FieldForm::Hamiltonian, z, target)
     }
 }

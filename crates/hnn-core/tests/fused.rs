@@ -1,0 +1,163 @@
+//! The fused gradient-matching kernel against candle's autograd on the same model (every
+//! activation, several depths, f64 and f32, one and several threads) and against finite
+//! differences of its own loss.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use hnn_core::init::orthogonal_init;
+use hnn_core::{Activation, Baseline, LossGradients, NeuralHamiltonian, VectorField};
+
+fn data(rows: usize, dim: usize, dtype: DType, seed: u64) -> (Tensor, Tensor) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut draw = || {
+        let v: Vec<f64> = (0..rows * dim).map(|_| rng.random_range(-1.5..1.5)).collect();
+        Tensor::from_vec(v, (rows, dim), &Device::Cpu).unwrap().to_dtype(dtype).unwrap()
+    };
+    (draw(), draw())
+}
+
+/// Model kinds under test.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Hnn,
+    Baseline,
+}
+
+fn model(kind: Kind, dof: usize, hidden: &[usize], act: Activation, dtype: DType) -> (VarMap, Box<dyn VectorField>) {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, dtype, &Device::Cpu);
+    let field: Box<dyn VectorField> = match kind {
+        Kind::Hnn => Box::new(NeuralHamiltonian::new(dof, hidden, act, vb).unwrap()),
+        Kind::Baseline => Box::new(Baseline::new(dof, hidden, act, vb).unwrap()),
+    };
+    orthogonal_init(&varmap, 7).unwrap();
+    // Non-zero biases, so their gradients are exercised at a generic point.
+    for (name, var) in varmap.data().lock().unwrap().iter() {
+        if name.ends_with("bias") {
+            let b = (var.as_tensor().ones_like().unwrap() * 0.1).unwrap();
+            var.set(&b).unwrap();
+        }
+    }
+    (varmap, field)
+}
+
+fn autograd(field: &dyn VectorField, z: &Tensor, t: &Tensor, params: &[Tensor]) -> (f64, Vec<Vec<f64>>) {
+    let loss = (field.time_derivatives(z).unwrap() - t).unwrap().sqr().unwrap().mean_all().unwrap();
+    let grads = loss.backward().unwrap();
+    let value = loss.to_dtype(DType::F64).unwrap().to_scalar::<f64>().unwrap();
+    let g = params.iter().map(|p| flat(grads.get(p).expect("a gradient for every parameter"))).collect();
+    (value, g)
+}
+
+fn flat(t: &Tensor) -> Vec<f64> {
+    t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap()
+}
+
+/// Largest |a − b| relative to the largest |b| of the same tensor.
+fn worst_relative(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| {
+            let scale = b.iter().fold(0f64, |m, x| m.max(x.abs())).max(1e-30);
+            a.iter().zip(b).fold(0f64, |m, (x, y)| m.max((x - y).abs())) / scale
+        })
+        .fold(0.0, f64::max)
+}
+
+fn compare(kind: Kind, dof: usize, hidden: &[usize], act: Activation, dtype: DType, rows: usize) -> (f64, f64) {
+    let (_vm, field) = model(kind, dof, hidden, act, dtype);
+    let (z, t) = data(rows, 2 * dof, dtype, 3);
+    let LossGradients { loss, grads } =
+        field.fused_gradient_matching(&z, &t).unwrap().expect("a fused kernel on the CPU for f32/f64");
+    let params: Vec<Tensor> = grads.iter().map(|(p, _)| p.clone()).collect();
+    let fused: Vec<Vec<f64>> = grads.iter().map(|(_, g)| flat(g)).collect();
+    let (reference, auto) = autograd(field.as_ref(), &z, &t, &params);
+    ((loss - reference).abs() / reference, worst_relative(&fused, &auto))
+}
+
+#[test]
+fn fused_matches_autograd_in_f64_for_every_activation_and_depth() {
+    for kind in [Kind::Hnn, Kind::Baseline] {
+        for act in Activation::ALL {
+            if matches!(kind, Kind::Hnn) && act == Activation::Relu {
+                continue;
+            }
+            for hidden in [&[][..], &[9], &[8, 6], &[5, 7, 4]] {
+                for dof in [1, 2] {
+                    let (dl, dg) = compare(kind, dof, hidden, act, DType::F64, 37);
+                    assert!(dl < 1e-12 && dg < 1e-10, "{kind:?} {act} {hidden:?} dof {dof}: loss {dl:e}, grads {dg:e}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_matches_autograd_in_f32() {
+    for kind in [Kind::Hnn, Kind::Baseline] {
+        let (dl, dg) = compare(kind, 2, &[32, 32], Activation::Tanh, DType::F32, 100);
+        assert!(dl < 1e-5 && dg < 1e-4, "{kind:?}: loss {dl:e}, grads {dg:e}");
+    }
+}
+
+#[test]
+fn fused_splits_large_batches_across_threads_with_the_same_result() {
+    // 512 rows of a 128-wide network: large enough for the batch to be split (when the machine
+    // has several threads); the sums must still agree with autograd.
+    for kind in [Kind::Hnn, Kind::Baseline] {
+        let (dl, dg) = compare(kind, 2, &[128, 128], Activation::Tanh, DType::F64, 512);
+        assert!(dl < 1e-12 && dg < 1e-10, "{kind:?}: loss {dl:e}, grads {dg:e}");
+    }
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let four = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F64, &Device::Cpu);
+    let field = NeuralHamiltonian::new(2, &[128, 128], Activation::Tanh, vb).unwrap();
+    orthogonal_init(&varmap, 7).unwrap();
+    let (z, t) = data(512, 4, DType::F64, 5);
+    let run = |pool: &rayon::ThreadPool| pool.install(|| field.fused_gradient_matching(&z, &t).unwrap().unwrap());
+    let (a, b) = (run(&one), run(&four));
+    assert!((a.loss - b.loss).abs() < 1e-12 * a.loss);
+    let ga: Vec<Vec<f64>> = a.grads.iter().map(|(_, g)| flat(g)).collect();
+    let gb: Vec<Vec<f64>> = b.grads.iter().map(|(_, g)| flat(g)).collect();
+    assert!(worst_relative(&gb, &ga) < 1e-12);
+}
+
+#[test]
+fn fused_loss_gradient_matches_finite_differences() {
+    let (vm, field) = model(Kind::Hnn, 1, &[10, 10], Activation::Softplus, DType::F64);
+    let (z, t) = data(20, 2, DType::F64, 11);
+    let fused = field.fused_gradient_matching(&z, &t).unwrap().unwrap();
+    let loss = |field: &dyn VectorField| field.fused_gradient_matching(&z, &t).unwrap().unwrap().loss;
+    let vars = vm.all_vars();
+    let eps = 1e-6;
+    for (param, grad) in &fused.grads {
+        let var = vars.iter().find(|v| v.as_tensor().id() == param.id()).expect("a variable per parameter");
+        let original = var.as_tensor().copy().unwrap();
+        let g = flat(grad);
+        for i in [0, g.len() / 2, g.len() - 1] {
+            let shifted = |s: f64| {
+                let mut v = flat(&original);
+                v[i] += s;
+                var.set(&Tensor::from_vec(v, original.shape(), &Device::Cpu).unwrap()).unwrap();
+                loss(field.as_ref())
+            };
+            let fd = (shifted(eps) - shifted(-eps)) / (2.0 * eps);
+            var.set(&original).unwrap();
+            assert!((fd - g[i]).abs() < 1e-6 * (1.0 + fd.abs()), "entry {i}: fd {fd} vs {}", g[i]);
+        }
+    }
+}
+
+#[test]
+fn fused_declines_where_it_does_not_apply_and_rejects_bad_shapes() {
+    let (_vm, field) = model(Kind::Hnn, 1, &[8], Activation::Tanh, DType::F64);
+    // Data in another dtype than the weights: no kernel, autograd will convert.
+    let (z, t) = data(4, 2, DType::F32, 1);
+    assert!(field.fused_gradient_matching(&z, &t).unwrap().is_none());
+    let (z, _) = data(4, 2, DType::F64, 1);
+    let (_, t) = data(5, 2, DType::F64, 1);
+    let err = field.fused_gradient_matching(&z, &t).unwrap_err().to_string();
+    assert!(err.contains("same shape"), "{err}");
+}
