@@ -45,7 +45,7 @@ pub trait Real:
     /// Conversion from f64.
     fn of(x: f64) -> Self;
     /// Conversion to f64.
-    fn to_f64(self) -> f64;
+    fn as_f64(self) -> f64;
     /// tanh (the vectorized approximation for f32, as the tensor path).
     fn tanh(self) -> Self;
     /// tanh of every element, in place.
@@ -73,7 +73,7 @@ impl Real for f32 {
     fn of(x: f64) -> Self {
         x as f32
     }
-    fn to_f64(self) -> f64 {
+    fn as_f64(self) -> f64 {
         self as f64
     }
     #[inline(always)]
@@ -104,7 +104,7 @@ impl Real for f64 {
     fn of(x: f64) -> Self {
         x
     }
-    fn to_f64(self) -> f64 {
+    fn as_f64(self) -> f64 {
         self
     }
     fn tanh(self) -> Self {
@@ -298,9 +298,9 @@ fn chunk<T: Real>(
     }
 }
 
-/// A strided view of a matrix.
+/// A strided view of a matrix, for [`matmul`].
 #[derive(Clone, Copy)]
-struct Mat<'a, T> {
+pub struct Mat<'a, T> {
     data: &'a [T],
     rows: usize,
     cols: usize,
@@ -309,19 +309,21 @@ struct Mat<'a, T> {
 }
 
 impl<'a, T> Mat<'a, T> {
-    /// A row-major `rows × cols` matrix.
-    fn new(data: &'a [T], rows: usize, cols: usize) -> Self {
+    /// A row-major `rows × cols` matrix (the first `rows·cols` entries of `data`).
+    pub fn new(data: &'a [T], rows: usize, cols: usize) -> Self {
         assert!(data.len() >= rows * cols, "matrix view out of bounds");
         Self { data, rows, cols, rs: cols, cs: 1 }
     }
 
-    fn t(self) -> Self {
+    /// The transpose (a view, nothing is copied).
+    pub fn t(self) -> Self {
         Self { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
     }
 }
 
-/// dst (`a.rows × b.cols`, row-major) = a·b, or += a·b with `accumulate`.
-fn matmul<T: Real>(dst: &mut [T], a: Mat<'_, T>, b: Mat<'_, T>, accumulate: bool) {
+/// dst (`a.rows × b.cols`, row-major) = a·b, or += a·b with `accumulate`, on the calling
+/// thread (gemm's runtime-dispatched SIMD kernels). Panics if a view exceeds its slice.
+pub fn matmul<T: Real>(dst: &mut [T], a: Mat<'_, T>, b: Mat<'_, T>, accumulate: bool) {
     assert_eq!(a.cols, b.rows, "inner dimensions");
     let (m, n, k) = (a.rows, b.cols, a.cols);
     assert!(dst.len() >= m * n, "destination out of bounds");
@@ -364,9 +366,9 @@ fn matmul<T: Real>(dst: &mut [T], a: Mat<'_, T>, b: Mat<'_, T>, accumulate: bool
     }
 }
 
-/// Adds the column sums of a `rows × cols` matrix to `dst`.
+/// Adds the column sums of a `rows × cols` row-major matrix to `dst` (`cols` long).
 #[inline(always)]
-fn add_column_sums<T: Real>(dst: &mut [T], m: &[T], cols: usize) {
+pub fn add_column_sums<T: Real>(dst: &mut [T], m: &[T], cols: usize) {
     for row in m.chunks_exact(cols) {
         for (d, x) in dst.iter_mut().zip(row) {
             *d += *x;
@@ -514,7 +516,7 @@ fn hamiltonian_chunk<T: Real>(net: &MlpView<'_, T>, z: &[T], target: &[T], rows:
         for i in 0..half {
             let eq = gx[half + i] - t[i];
             let ep = -gx[i] - t[half + i];
-            sse += eq.to_f64() * eq.to_f64() + ep.to_f64() * ep.to_f64();
+            sse += eq.as_f64() * eq.as_f64() + ep.as_f64() * ep.as_f64();
             gb[i] = -(scale * ep);
             gb[half + i] = scale * eq;
         }
@@ -589,7 +591,7 @@ fn direct_chunk<T: Real>(net: &MlpView<'_, T>, z: &[T], target: &[T], rows: usiz
     let mut sse = 0.0;
     for (y, t) in y.iter_mut().zip(target) {
         let e = *y - *t;
-        sse += e.to_f64() * e.to_f64();
+        sse += e.as_f64() * e.as_f64();
         *y = scale * e;
     }
     grads.loss = sse;

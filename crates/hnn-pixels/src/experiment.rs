@@ -8,7 +8,7 @@
 //! `rollout_strip.png` (true frames above each model's), `rollout.gif`.
 
 use crate::data::{PixelDataset, PixelTask};
-use crate::model::PixelModel;
+use crate::model::{LatentStep, PixelModel};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use hnn_core::{rollout, IntegratorKind, Solver};
@@ -49,6 +49,33 @@ pub struct PixelModelConfig {
     /// Weight of the latent dynamics loss (the paper: 0.1).
     #[serde(default = "default_weight")]
     pub dynamics_weight: f64,
+    /// Integrator of the latent dynamics loss across one frame (the reference: `euler`).
+    #[serde(default = "default_latent_integrator")]
+    pub latent_integrator: String,
+    /// Its steps per frame.
+    #[serde(default = "default_latent_substeps")]
+    pub latent_substeps: usize,
+}
+
+fn default_latent_integrator() -> String {
+    "euler".into()
+}
+fn default_latent_substeps() -> usize {
+    1
+}
+
+impl PixelModelConfig {
+    /// The latent step of the dynamics loss.
+    pub fn latent_step(&self) -> Result<LatentStep> {
+        let integrator = self
+            .latent_integrator
+            .parse::<IntegratorKind>()
+            .map_err(|err| Error::Config(format!("model.latent_integrator: {err}")))?;
+        if self.latent_substeps == 0 {
+            return Err(Error::Config("model.latent_substeps must be positive".into()));
+        }
+        Ok(LatentStep { integrator, substeps: self.latent_substeps })
+    }
 }
 
 /// The `[eval]` table.
@@ -59,7 +86,7 @@ pub struct PixelEvalConfig {
     pub trajectories: usize,
     /// Frames rolled out.
     pub rollout_steps: usize,
-    /// Integrator in latent time (one frame = one time unit, as the training's Euler step).
+    /// Integrator in latent time (one frame = one time unit, as in training).
     pub method: String,
     /// Its step.
     pub dt: f64,
@@ -110,6 +137,7 @@ impl PixelExperiment {
         for kind in &self.model.kinds {
             self.spec(*kind).validate()?;
         }
+        self.model.latent_step()?;
         self.train.validate()?;
         if !matches!(self.train.objective, hnn_train::train::Objective::Gradient) || self.train.input_noise != 0.0 {
             return fail(
@@ -170,6 +198,11 @@ impl Trainable for PixelTrainer<'_> {
         let idx = sample_indices(n, if batch_size == 0 { n } else { batch_size }, rng);
         let idx = Tensor::from_slice(&idx, idx.len(), self.train.0.device())?;
         let (x, xn) = (self.train.0.index_select(&idx, 0)?, self.train.1.index_select(&idx, 0)?);
+        let dynamics: Vec<Var> =
+            self.vars().into_iter().filter(|(name, _)| !name.starts_with("ae.")).map(|(_, v)| v).collect();
+        if let Some(fused) = crate::kernel::pixel_gradients(self.model, &dynamics, &x, &xn, self.weight)? {
+            return Ok(fused);
+        }
         Gradients::backward(&self.model.losses(&x, &xn, self.weight)?.total)
     }
     fn test_loss(&self) -> Result<f64> {
@@ -359,12 +392,13 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
     let mut outcomes = vec![];
     for &kind in &cfg.model.kinds {
         let varmap = VarMap::new();
-        let model = PixelModel::new(
+        let mut model = PixelModel::new(
             pixels,
             cfg.model.autoencoder_hidden,
             &cfg.spec(kind),
             VarBuilder::from_varmap(&varmap, dtype, device),
         )?;
+        model.latent_step = cfg.model.latent_step()?;
         let mseed = model_seed(seed, kind);
         hnn_core::init::orthogonal_init(&varmap, mseed)?;
         let meta = serde_json::json!({
@@ -392,10 +426,7 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
             label: format!("{} {}", cfg.name, kind.name()),
         };
         tracing::info!(experiment = %cfg.name, seed, model = kind.name(), steps = cfg.train.steps, "training");
-        let report =
-            hnn_train::threads::run_sized(device, cfg.train.batch_size.max(1), cfg.model.autoencoder_hidden, || {
-                train_loop(&trainer, &cfg.train, &ctx, None)
-            })?;
+        let report = train_loop(&trainer, &cfg.train, &ctx, None)?;
         let outcome = evaluate(&model, cfg, &eval, &train, &test, device)?;
         tracing::info!(
             model = kind.name(),

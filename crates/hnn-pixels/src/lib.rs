@@ -7,14 +7,16 @@
 //!   ([`PixelTask`], [`PixelDataset`]).
 //! - [`model`]: the autoencoder with a latent HNN (or baseline) and the paper's three losses
 //!   ([`PixelModel`]).
+//! - [`kernel`]: the fused CPU training step (autoencoder by hand, latent part by autograd).
 //! - [`experiment`]: the pixel experiment end to end (training through hnn-train's loop,
 //!   checkpoints, latent rollouts decoded to frames, energy via a fitted linear map, plots).
 
 pub mod data;
 pub mod experiment;
+pub mod kernel;
 pub mod model;
 pub mod render;
 
 pub use data::{PixelDataset, PixelTask};
-pub use model::{Autoencoder, PixelLosses, PixelModel};
+pub use model::{Autoencoder, LatentStep, PixelLosses, PixelModel};
 pub use render::PendulumRenderer;

@@ -9,14 +9,16 @@
 
 use candle_core::{Result, Tensor};
 use candle_nn::{Linear, Module, VarBuilder};
-use hnn_core::VectorField;
+use hnn_core::IntegratorKind;
 use hnn_train::{Model, ModelSpec};
 
 /// The autoencoder.
 #[derive(Debug, Clone)]
 pub struct Autoencoder {
-    encoder: [Linear; 4],
-    decoder: [Linear; 4],
+    /// Encoder layers, input first.
+    pub encoder: [Linear; 4],
+    /// Decoder layers, latent first.
+    pub decoder: [Linear; 4],
 }
 
 fn residual_mlp(layers: &[Linear; 4], x: &Tensor) -> Result<Tensor> {
@@ -64,12 +66,34 @@ impl Autoencoder {
 pub struct PixelLosses {
     /// ‖x_t − dec(enc(x_t))‖².
     pub reconstruction: Tensor,
-    /// ‖z_{t+1} − (z_t + f(z_t))‖²: one Euler step of unit time, as the reference code.
+    /// ‖z_{t+1} − Φ(z_t)‖², Φ the [`LatentStep`] across one frame (one unit of latent time);
+    /// the reference code uses one Euler step, z_t + f(z_t).
     pub dynamics: Tensor,
     /// ‖z_p,t − (z_q,t+1 − z_q,t)‖²: makes z_p the velocity of z_q.
     pub canonical: Tensor,
     /// reconstruction + canonical + `dynamics_weight` · dynamics.
     pub total: Tensor,
+}
+
+/// How the dynamics loss carries z_t across one frame (one unit of latent time).
+///
+/// The reference takes one Euler step, z_t + f(z_t). That biases the learned field: for a
+/// rotation by ω per frame it learns the rate tan ω, so an accurate rollout of the trained
+/// field runs ahead of the pendulum (and Euler's growth of |z| is absorbed by the encoder).
+/// Integrating the training step with the method used for rollouts removes the bias.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatentStep {
+    /// The integrator.
+    pub integrator: IntegratorKind,
+    /// Its steps per frame.
+    pub substeps: usize,
+}
+
+impl Default for LatentStep {
+    /// One Euler step per frame, as the reference.
+    fn default() -> Self {
+        Self { integrator: IntegratorKind::Euler, substeps: 1 }
+    }
 }
 
 /// Autoencoder plus latent dynamics.
@@ -79,6 +103,8 @@ pub struct PixelModel {
     pub ae: Autoencoder,
     /// The latent dynamics (an HNN or the baseline), 1 degree of freedom.
     pub dynamics: Model,
+    /// How the dynamics loss advances the latent state by one frame.
+    pub latent_step: LatentStep,
 }
 
 impl PixelModel {
@@ -92,7 +118,7 @@ impl PixelModel {
         }
         let ae = Autoencoder::new(2 * pixels, hidden, 2, vb.pp("ae"))?;
         let dynamics = Model::build(spec, vb)?;
-        Ok(Self { ae, dynamics })
+        Ok(Self { ae, dynamics, latent_step: LatentStep::default() })
     }
 
     /// The losses for pairs x_t and x_{t+1} (`[batch, 2·pixels]` each).
@@ -100,12 +126,19 @@ impl PixelModel {
         let z = self.ae.encode(x)?;
         let z_next = self.ae.encode(x_next)?;
         let reconstruction = (x - self.ae.decode(&z)?)?.sqr()?.mean(1)?.mean_all()?;
-        let predicted = (&z + self.dynamics.time_derivatives(&z)?)?;
-        let dynamics = (&z_next - predicted)?.sqr()?.mean(1)?.mean_all()?;
+        let (dynamics, canonical) = self.latent_losses(&z, &z_next)?;
+        let total = ((&reconstruction + &canonical)? + (&dynamics * dynamics_weight)?)?;
+        Ok(PixelLosses { reconstruction, dynamics, canonical, total })
+    }
+
+    /// The dynamics and canonical losses of latent states z_t and z_{t+1} (`[batch, 2]` each).
+    pub fn latent_losses(&self, z: &Tensor, z_next: &Tensor) -> hnn_train::Result<(Tensor, Tensor)> {
+        let LatentStep { integrator, substeps } = self.latent_step;
+        let predicted = integrator.build().propagate(&self.dynamics, z, 1.0 / substeps as f64, substeps)?;
+        let dynamics = (z_next - predicted)?.sqr()?.mean(1)?.mean_all()?;
         let (zq, zp) = (z.narrow(1, 0, 1)?, z.narrow(1, 1, 1)?);
         let zq_next = z_next.narrow(1, 0, 1)?;
         let canonical = (zp - (zq_next - zq)?)?.sqr()?.mean_all()?;
-        let total = ((&reconstruction + &canonical)? + (&dynamics * dynamics_weight)?)?;
-        Ok(PixelLosses { reconstruction, dynamics, canonical, total })
+        Ok((dynamics, canonical))
     }
 }

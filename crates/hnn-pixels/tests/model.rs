@@ -137,3 +137,50 @@ fn pixel_experiment_smoke_run_writes_everything() {
         .to_string()
         .contains("dynamics_weight"));
 }
+
+#[test]
+fn fused_step_matches_autograd() {
+    // f64, small sizes, a batch split into several blocks; both latent models and both latent
+    // integrators: the fused step's loss and every gradient equal one `backward` of the losses.
+    use hnn_core::IntegratorKind;
+    use hnn_pixels::LatentStep;
+    let task = PixelTask { trajectories: 2, steps: 40, ..PixelTask::default() };
+    let ds = task.generate(1).unwrap();
+    let pairs = ds.pairs(0, 2).unwrap().to_dtype(DType::F64).unwrap();
+    let (n, t, w) = pairs.dims3().unwrap();
+    let x = pairs.narrow(1, 0, t - 1).unwrap().reshape((n * (t - 1), w)).unwrap();
+    let x_next = pairs.narrow(1, 1, t - 1).unwrap().reshape((n * (t - 1), w)).unwrap();
+    for kind in [ModelKind::Hnn, ModelKind::Baseline] {
+        for integrator in [IntegratorKind::Euler, IntegratorKind::Rk4] {
+            let varmap = VarMap::new();
+            let spec = ModelSpec { kind, dof: 1, hidden: vec![12, 12], activation: "tanh".into() };
+            let mut m =
+                PixelModel::new(784, 24, &spec, VarBuilder::from_varmap(&varmap, DType::F64, &Device::Cpu)).unwrap();
+            m.latent_step = LatentStep { integrator, substeps: 2 };
+            hnn_core::init::orthogonal_init(&varmap, 3).unwrap();
+            let vars = named(&varmap);
+            let dynamics: Vec<candle_core::Var> =
+                vars.iter().filter(|(n, _)| !n.starts_with("ae.")).map(|(_, v)| v.clone()).collect();
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+            let (loss, fused) = pool
+                .install(|| hnn_pixels::kernel::pixel_gradients(&m, &dynamics, &x, &x_next, 0.1))
+                .unwrap()
+                .expect("the fused path runs on the CPU in f64");
+            let reference = m.losses(&x, &x_next, 0.1).unwrap().total;
+            let (expected, auto) = Gradients::backward(&reference).unwrap();
+            assert!((loss - expected).abs() < 1e-12 * expected, "{kind:?} {integrator:?}: loss {loss} vs {expected}");
+            for (name, var) in &vars {
+                let a = auto.get(var.as_tensor());
+                let f = fused.get(var.as_tensor());
+                let (a, f) = match (a, f) {
+                    (None, None) => continue,
+                    (Some(a), Some(f)) => (a, f),
+                    _ => panic!("{name}: gradient present on one path only"),
+                };
+                let scale = a.abs().unwrap().max_all().unwrap().to_scalar::<f64>().unwrap().max(1e-30);
+                let diff = (a - f).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f64>().unwrap();
+                assert!(diff <= 1e-10 * scale, "{kind:?} {integrator:?} {name}: {diff:e} vs scale {scale:e}");
+            }
+        }
+    }
+}

@@ -30,7 +30,7 @@ pub enum InitialStates {
     TwoBodyOrbit { r_min: f64, r_max: f64, velocity_noise: f64 },
     /// The reference three-body sampler: bodies 120° apart on a circle of radius
     /// r ~ U[r_min, r_max], circular-orbit velocities scaled per component by
-    /// 1 + noise·(U[0, 1] − ½).
+    /// 1 + noise·U[−1, 1] (the reference's `1 + nu*(2*np.random.rand(2) - 1)`).
     ThreeBodyOrbit { r_min: f64, r_max: f64, velocity_noise: f64 },
     /// Each component uniform in [low_i, high_i].
     Uniform { low: Vec<f64>, high: Vec<f64> },
@@ -74,7 +74,7 @@ impl InitialStates {
                 let mut vs = [v1, v2, v3];
                 for v in vs.iter_mut() {
                     for c in v.iter_mut() {
-                        *c *= 1.0 + velocity_noise * (rng.random::<f64>() - 0.5);
+                        *c *= 1.0 + velocity_noise * (2.0 * rng.random::<f64>() - 1.0);
                     }
                 }
                 let [v1, v2, v3] = vs;

@@ -172,3 +172,31 @@ fn batching_covers_every_sample_and_is_seeded() {
     assert_eq!(b1.len(), 200);
     assert_eq!(rows(&b1.z), rows(&b2.z));
 }
+
+#[test]
+fn three_body_velocity_noise_spans_the_reference_range() {
+    // The reference scales each circular-orbit velocity component by 1 + ν·U[−1, 1] (ν = 0.2).
+    use hnn_systems::InitialStates;
+    use rand::SeedableRng;
+    let (nu, r_min, r_max) = (0.2, 0.9, 1.2);
+    let init = InitialStates::ThreeBodyOrbit { r_min, r_max, velocity_noise: nu };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let circular = ((std::f64::consts::PI / 3.0).sin() / (2.0 * (std::f64::consts::PI / 6.0).cos().powi(2))).sqrt();
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for _ in 0..2000 {
+        let s = init.sample(&mut rng);
+        let r = s[0].hypot(s[1]);
+        assert!((r_min..=r_max).contains(&r));
+        // Body 1's unperturbed velocity is its position turned by 90°, of size circular / √r.
+        let base = [-s[1] / r.powf(1.5) * circular, s[0] / r.powf(1.5) * circular];
+        for (v, b) in [s[6], s[7]].iter().zip(base) {
+            if b.abs() > 1e-3 {
+                let f = v / b;
+                lo = lo.min(f);
+                hi = hi.max(f);
+            }
+        }
+    }
+    assert!(lo >= 1.0 - nu - 1e-12 && hi <= 1.0 + nu + 1e-12, "factors in [{lo}, {hi}]");
+    assert!(lo < 1.0 - 0.95 * nu && hi > 1.0 + 0.95 * nu, "factors span only [{lo}, {hi}]");
+}
