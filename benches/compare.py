@@ -11,8 +11,15 @@ weights, no bias on the last layer), same data (exported by `hnn data TASK`), sa
     python3 benches/compare.py --install            # venv with jax (CPU) under .venv-bench/
     python3 benches/compare.py --install --torch    # also torch (a ~6 GB install from PyPI)
     python3 benches/compare.py --tasks spring two_body --repeats 3
+    python3 benches/compare.py --rollouts --tasks spring two_body   # also the evaluation rollouts
 
 Prints one line per task and framework: median wall seconds of training, and hnn's speed-up.
+
+With --rollouts it also times the evaluation: `hnn eval` of the trained HNN (batched rollouts of
+every start with adaptive Dormand–Prince, plus the truth and the metrics) against the reference's
+loop (scipy `solve_ivp` RK45 per start, the model called on one state at a time; here a
+jit-compiled JAX field, which is faster per call than the reference's PyTorch, so the ratio is
+conservative), same starts, span, output points and tolerances.
 """
 import argparse, json, os, re, statistics, subprocess, sys, time, tomllib
 from pathlib import Path
@@ -25,7 +32,7 @@ def ensure_venv(torch: bool):
     py = VENV / "bin" / "python"
     if not py.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    pkgs = ["numpy", "jax"] + (["torch"] if torch else [])
+    pkgs = ["numpy", "scipy", "jax"] + (["torch"] if torch else [])
     subprocess.run([str(py), "-m", "pip", "install", "-q", *pkgs], check=True)
     return py
 
@@ -119,6 +126,42 @@ print(time.perf_counter() - t0)
 '''
 
 
+ROLLOUT_CODE = r'''
+import json, struct, sys, time, numpy as np, jax, jax.numpy as jnp
+from scipy.integrate import solve_ivp
+cfg = json.loads(sys.argv[1])
+raw = open(cfg["checkpoint"], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]; header = json.loads(raw[8:8 + n]); body = raw[8 + n:]
+def tensor(name):
+    h = header[name]; a, b = h["data_offsets"]
+    return jnp.asarray(np.frombuffer(body[a:b], dtype={"F32": np.float32, "F64": np.float64}[h["dtype"]]).reshape(h["shape"]))
+layers = sorted({int(k.split(".")[2]) for k in header if k.startswith("hnn.layers.")})
+params = [(tensor(f"hnn.layers.{i}.weight"), tensor(f"hnn.layers.{i}.bias") if f"hnn.layers.{i}.bias" in header else None) for i in layers]
+d = np.load(cfg["data"]); starts = d["test_z"][: cfg["starts"]].astype(np.float64); dim = starts.shape[1]; k = dim // 2
+def H(z):
+    a = z
+    for w, b in params[:-1]: a = jnp.tanh(a @ w.T + b)
+    return (a @ params[-1][0].T)[0]
+grad = jax.jit(jax.grad(H))
+def fun(t, x):  # one state per call, as the reference's integrate_model
+    g = np.asarray(grad(jnp.asarray(x, jnp.float32)), np.float64)
+    return np.concatenate([g[k:], -g[:k]])
+fun(0.0, starts[0])  # compile
+t_eval = np.linspace(0.0, cfg["t_end"], cfg["points"])
+t0 = time.perf_counter()
+for z0 in starts:
+    solve_ivp(fun, (0.0, cfg["t_end"]), z0, t_eval=t_eval, rtol=cfg["rtol"], atol=cfg["atol"])
+print(time.perf_counter() - t0)
+'''
+
+
+def time_hnn_eval(checkpoint):
+    t0 = time.perf_counter()
+    subprocess.run([str(ROOT / "target/release/hnn"), "eval", checkpoint], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
 def run_python(py, code, cfg):
     out = subprocess.run([str(py), "-c", code, json.dumps(cfg)], check=True, capture_output=True, text=True).stdout
     return float(out.strip().splitlines()[-1])
@@ -130,6 +173,7 @@ def main():
     ap.add_argument("--torch", action="store_true", help="also time PyTorch eager (needs it in the venv)")
     ap.add_argument("--tasks", nargs="+", default=["spring", "two_body"])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--rollouts", action="store_true", help="also time the evaluation rollouts")
     args = ap.parse_args()
     py = ensure_venv(args.torch) if args.install else VENV / "bin" / "python"
     if not py.exists():
@@ -146,6 +190,15 @@ def main():
         for name, code in frameworks:
             theirs = statistics.median(run_python(py, code, cfg) for _ in range(args.repeats))
             print(f"  {name:12s} {theirs:8.2f} s   hnn speed-up {theirs / ours:5.2f}x")
+        if args.rollouts:
+            e = c["eval"]
+            rcfg = dict(checkpoint="/tmp/compare_hnn.safetensors", data=str(data), starts=e["starts"],
+                        t_end=e["t_end"], points=e["points"], rtol=e.get("rtol", 1e-9), atol=e.get("atol", 1e-9))
+            ours = statistics.median(time_hnn_eval(rcfg["checkpoint"]) for _ in range(args.repeats))
+            theirs = statistics.median(run_python(py, ROLLOUT_CODE, rcfg) for _ in range(args.repeats))
+            print(f"  evaluation, {e['starts']} starts × {e['points']} points over [0, {e['t_end']}]: "
+                  f"hnn eval {ours:.3f} s (everything), reference loop {theirs:.2f} s (model only): "
+                  f"{theirs / ours:.0f}x")
 
 
 if __name__ == "__main__":

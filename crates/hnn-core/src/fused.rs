@@ -251,36 +251,113 @@ pub fn gradient_matching<T: Real>(form: FieldForm, net: &MlpView<'_, T>, z: &[T]
     total
 }
 
-/// One chunk of rows, with the elementwise loops compiled for AVX2 + FMA where the CPU has them
-/// (the matmuls dispatch on their own). Rust never contracts a·b + c into an FMA by itself, so
-/// both versions give identical results.
-fn chunk_dispatch<T: Real>(
-    form: FieldForm,
-    net: &MlpView<'_, T>,
-    z: &[T],
-    target: &[T],
-    rows: usize,
-    scale: T,
-) -> MlpGradients<T> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2<T: Real>(
-            form: FieldForm,
-            net: &MlpView<'_, T>,
-            z: &[T],
-            target: &[T],
-            rows: usize,
-            scale: T,
-        ) -> MlpGradients<T> {
-            chunk(form, net, z, target, rows, scale)
+/// Defines `$name`, which calls `$inner` (an `#[inline(always)]` function) with the elementwise
+/// loops it contains compiled for AVX2 + FMA where the CPU has them (the matmuls dispatch on their
+/// own). Rust never contracts a·b + c into an FMA by itself, so both versions give identical
+/// results.
+macro_rules! simd_dispatch {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $inner:ident) => {
+        $(#[$doc])*
+        fn $name<T: Real>($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2<T: Real>($($arg: $ty),*) -> $ret {
+                    $inner($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU supports the enabled features (checked just above).
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $inner($($arg),*)
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports the enabled features (checked just above).
-            return unsafe { avx2(form, net, z, target, rows, scale) };
+    };
+}
+
+simd_dispatch! {
+    /// One chunk of rows of a gradient-matching step.
+    fn chunk_dispatch(form: FieldForm, net: &MlpView<'_, T>, z: &[T], target: &[T], rows: usize, scale: T)
+        -> MlpGradients<T> = chunk
+}
+
+simd_dispatch! {
+    /// One chunk of rows of inference.
+    fn infer_dispatch(form: FieldForm, net: &MlpView<'_, T>, z: &[T], rows: usize) -> (Vec<T>, Vec<T>) = infer_chunk
+}
+
+/// Inference, no gradients kept: for a scalar network (`Hamiltonian`) H(z) `[batch]` and
+/// ∇ₓH(z) `[batch, dim]`; for a direct one its output `[batch, out]` and an empty vector. The
+/// batch is split across rayon's threads when it is large. Rollouts and evaluation of trained
+/// (frozen) models use it.
+pub fn evaluate<T: Real>(form: FieldForm, net: &MlpView<'_, T>, z: &[T]) -> (Vec<T>, Vec<T>) {
+    let widths = net.widths;
+    let dim = widths[0];
+    assert!(z.len().is_multiple_of(dim), "states are whole rows");
+    let rows = z.len() / dim;
+    let macs_per_row: usize = widths.windows(2).map(|w| w[0] * w[1]).sum();
+    let threads = rayon::current_num_threads()
+        .min(rows / MIN_ROWS_PER_THREAD)
+        .min((rows * macs_per_row * 2) / MIN_PARALLEL_MACS)
+        .max(1);
+    let chunk = rows.div_ceil(threads).max(1);
+    let run = |start: usize| {
+        let n = chunk.min(rows - start);
+        let z = &z[start * dim..(start + n) * dim];
+        infer_dispatch(form, net, z, n)
+    };
+    if threads == 1 {
+        return run(0);
+    }
+    let parts: Vec<(Vec<T>, Vec<T>)> =
+        (0..threads).into_par_iter().map(|i| i * chunk).filter(|&s| s < rows).map(run).collect();
+    let (mut a, mut b) = (vec![], vec![]);
+    for (x, y) in parts {
+        a.extend(x);
+        b.extend(y);
+    }
+    (a, b)
+}
+
+#[inline(always)]
+fn infer_chunk<T: Real>(form: FieldForm, net: &MlpView<'_, T>, z: &[T], rows: usize) -> (Vec<T>, Vec<T>) {
+    let widths = net.widths;
+    let hidden = widths.len() - 2;
+    let out = widths[hidden + 1];
+    let fw = forward_pass(net, z, rows, false);
+    let mut y = vec![T::default(); rows * out];
+    matmul(
+        &mut y,
+        Mat::new(&fw.act[hidden], rows, widths[hidden]),
+        Mat::new(net.weights[hidden], out, widths[hidden]).t(),
+        false,
+    );
+    if form == FieldForm::Direct {
+        return (y, vec![]);
+    }
+    // ∇ₓH: g_h = w_out; d_k = g_k ⊙ σ′(u_k); g_{k−1} = d_k W_{k−1}.
+    let w_out = net.weights[hidden];
+    if hidden == 0 {
+        return (y, w_out.repeat(rows));
+    }
+    let mut d = fw.d1[hidden].clone();
+    for row in d.chunks_exact_mut(widths[hidden]) {
+        for (x, w) in row.iter_mut().zip(w_out) {
+            *x = *x * *w;
         }
     }
-    chunk(form, net, z, target, rows, scale)
+    for k in (1..=hidden).rev() {
+        let mut g = vec![T::default(); rows * widths[k - 1]];
+        matmul(&mut g, Mat::new(&d, rows, widths[k]), Mat::new(net.weights[k - 1], widths[k], widths[k - 1]), false);
+        if k == 1 {
+            return (y, g);
+        }
+        for (x, s) in g.iter_mut().zip(&fw.d1[k - 1]) {
+            *x = *x * *s;
+        }
+        d = g;
+    }
+    unreachable!("the loop returns at k = 1")
 }
 
 #[inline(always)]
@@ -295,6 +372,57 @@ fn chunk<T: Real>(
     match form {
         FieldForm::Hamiltonian => hamiltonian_chunk(net, z, target, rows, scale),
         FieldForm::Direct => direct_chunk(net, z, target, rows, scale),
+    }
+}
+
+/// One Adam/AdamW update's constants (see [`adam_update`]).
+#[derive(Debug, Clone, Copy)]
+pub struct AdamStep {
+    /// First-moment decay β₁.
+    pub beta1: f64,
+    /// Second-moment decay β₂.
+    pub beta2: f64,
+    /// ε in the denominator.
+    pub eps: f64,
+    /// Learning rate.
+    pub lr: f64,
+    /// Factor on the gradient (clipping).
+    pub grad_scale: f64,
+    /// 1 − β₁ᵗ.
+    pub bias1: f64,
+    /// 1 − β₂ᵗ.
+    pub bias2: f64,
+    /// L2 decay added to the gradient (Adam, PyTorch semantics).
+    pub coupled_decay: f64,
+    /// lr × decoupled decay subtracted from the weights (AdamW).
+    pub decoupled_decay: f64,
+}
+
+/// One Adam/AdamW step over plain slices, in place, computed in f64 and vectorized: g ← s·g + λθ;
+/// m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; θ ← θ − lr·(m/b₁)/(√(v/b₂) + ε) − lr·λ_w·θ.
+pub fn adam_update<T: Real>(step: &AdamStep, theta: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+    assert!(g.len() == theta.len() && m.len() == theta.len() && v.len() == theta.len(), "one moment per weight");
+    adam_dispatch(step, theta, g, m, v)
+}
+
+simd_dispatch! {
+    /// [`adam_update`]'s loop.
+    fn adam_dispatch(step: &AdamStep, theta: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) -> () = adam_loop
+}
+
+#[inline(always)]
+fn adam_loop<T: Real>(s: &AdamStep, theta: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+    let n = theta.len();
+    let (theta, g, m, v) = (&mut theta[..n], &g[..n], &mut m[..n], &mut v[..n]);
+    for j in 0..n {
+        let th = theta[j].as_f64();
+        let gj = g[j].as_f64() * s.grad_scale + s.coupled_decay * th;
+        let mj = s.beta1 * m[j].as_f64() + (1.0 - s.beta1) * gj;
+        let vj = s.beta2 * v[j].as_f64() + (1.0 - s.beta2) * gj * gj;
+        let update = (mj / s.bias1) / ((vj / s.bias2).sqrt() + s.eps);
+        theta[j] = T::of(th - s.lr * update - s.decoupled_decay * th);
+        m[j] = T::of(mj);
+        v[j] = T::of(vj);
     }
 }
 
@@ -385,7 +513,7 @@ struct Forward<T> {
 }
 
 #[inline(always)]
-fn forward<T: Real>(net: &MlpView<'_, T>, z: &[T], rows: usize, second: bool) -> Forward<T> {
+fn forward_pass<T: Real>(net: &MlpView<'_, T>, z: &[T], rows: usize, second: bool) -> Forward<T> {
     let widths = net.widths;
     let hidden = widths.len() - 2;
     let mut f = Forward { act: vec![z.to_vec()], d1: vec![vec![]], d2: vec![vec![]] };
@@ -480,7 +608,7 @@ fn hamiltonian_chunk<T: Real>(net: &MlpView<'_, T>, z: &[T], target: &[T], rows:
     let half = dim / 2;
     let w_out = net.weights[hidden]; // [1, widths[hidden]]
     let mut grads = MlpGradients::zeros(net);
-    let mut fw = forward(net, z, rows, true);
+    let mut fw = forward_pass(net, z, rows, true);
 
     // VJP: d_k = g_k ⊙ σ′(u_k) with g_h = w_out; g_{k−1} = d_k W_{k−1}. `g[k]` for k < h.
     let mut d: Vec<Vec<T>> = vec![vec![]; hidden + 1];
@@ -580,7 +708,7 @@ fn direct_chunk<T: Real>(net: &MlpView<'_, T>, z: &[T], target: &[T], rows: usiz
     let hidden = widths.len() - 2;
     let out = widths[hidden + 1];
     let mut grads = MlpGradients::zeros(net);
-    let fw = forward(net, z, rows, false);
+    let fw = forward_pass(net, z, rows, false);
     let mut y = vec![T::default(); rows * out];
     matmul(
         &mut y,

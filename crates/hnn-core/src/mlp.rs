@@ -102,8 +102,49 @@ impl Mlp {
         &self.config
     }
 
+    /// Whether inference can take the fused CPU kernel: CPU, f32/f64 everywhere, and no tensor
+    /// that records gradients (so nothing downstream can need this result's derivative).
+    fn inference_kernel(&self, x: &Tensor) -> bool {
+        x.device().is_cpu()
+            && matches!(x.dtype(), DType::F32 | DType::F64)
+            && !x.track_op()
+            && self.layers.iter().all(|l| {
+                l.weight.dtype() == x.dtype()
+                    && !l.weight.track_op()
+                    && l.bias.as_ref().is_none_or(|b| b.dtype() == x.dtype() && !b.track_op())
+            })
+    }
+
+    /// The fused inference kernel on `x`: (output or H, ∇ₓH for the Hamiltonian form).
+    fn infer<T: Real + WithDType>(&self, form: FieldForm, x: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
+        let flat = |t: &Tensor| -> Result<Vec<T>> { Ok(t.flatten_all()?.to_vec1::<T>()?) };
+        let widths = self.config.widths();
+        let weights = self.layers.iter().map(|l| flat(&l.weight)).collect::<Result<Vec<_>>>()?;
+        let biases = self.layers.iter().filter_map(|l| l.bias.as_ref()).map(flat).collect::<Result<Vec<_>>>()?;
+        let view = MlpView {
+            widths: &widths,
+            weights: weights.iter().map(Vec::as_slice).collect(),
+            biases: biases.iter().map(Vec::as_slice).collect(),
+            activation: self.activation,
+        };
+        let rows = x.dims()[0];
+        let (y, g) = fused::evaluate(form, &view, &flat(x)?);
+        let y = Tensor::from_vec(y, (rows, self.config.output), x.device())?;
+        let g = match form {
+            FieldForm::Hamiltonian => Some(Tensor::from_vec(g, (rows, self.config.input), x.device())?),
+            FieldForm::Direct => None,
+        };
+        Ok((y, g))
+    }
+
     /// y = MLP(x), `[batch, input] → [batch, output]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if x.rank() == 2 && self.inference_kernel(x) {
+            return Ok(match x.dtype() {
+                DType::F32 => self.infer::<f32>(FieldForm::Direct, x)?.0,
+                _ => self.infer::<f64>(FieldForm::Direct, x)?.0,
+            });
+        }
         let (last, hidden) = self.layers.split_last().expect("an MLP has at least one layer");
         let mut a = x.clone();
         for layer in hidden {
@@ -121,6 +162,13 @@ impl Mlp {
                 "input gradient needs a scalar-output network, this one has {} outputs",
                 self.config.output
             )));
+        }
+        if x.rank() == 2 && self.inference_kernel(x) {
+            let (y, g) = match x.dtype() {
+                DType::F32 => self.infer::<f32>(FieldForm::Hamiltonian, x)?,
+                _ => self.infer::<f64>(FieldForm::Hamiltonian, x)?,
+            };
+            return Ok((y.squeeze(1)?, g.expect("the Hamiltonian form returns ∇H")));
         }
         let (last, hidden) = self.layers.split_last().expect("an MLP has at least one layer");
         let mut a = x.clone();

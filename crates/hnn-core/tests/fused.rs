@@ -161,3 +161,41 @@ fn fused_declines_where_it_does_not_apply_and_rejects_bad_shapes() {
     let err = field.fused_gradient_matching(&z, &t).unwrap_err().to_string();
     assert!(err.contains("same shape"), "{err}");
 }
+
+/// A copy of the model reading detached weights (as rollouts of a trained model do): its
+/// forward passes take the fused inference kernel.
+fn frozen(kind: Kind, dof: usize, hidden: &[usize], act: Activation, varmap: &VarMap) -> Box<dyn VectorField> {
+    let dtype = varmap.all_vars()[0].dtype();
+    let tensors: std::collections::HashMap<String, Tensor> =
+        varmap.data().lock().unwrap().iter().map(|(k, v)| (k.clone(), v.as_tensor().detach())).collect();
+    let vb = VarBuilder::from_tensors(tensors, dtype, &Device::Cpu);
+    match kind {
+        Kind::Hnn => Box::new(NeuralHamiltonian::new(dof, hidden, act, vb).unwrap()),
+        Kind::Baseline => Box::new(Baseline::new(dof, hidden, act, vb).unwrap()),
+    }
+}
+
+#[test]
+fn inference_kernel_matches_the_tensor_path() {
+    for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 2e-5)] {
+        for kind in [Kind::Hnn, Kind::Baseline] {
+            for act in [Activation::Tanh, Activation::Softplus, Activation::Gelu] {
+                for (hidden, rows) in [(&[][..], 5), (&[9][..], 7), (&[8, 6][..], 3), (&[128, 128][..], 700)] {
+                    let (vm, field) = model(kind, 2, hidden, act, dtype);
+                    let fast = frozen(kind, 2, hidden, act, &vm);
+                    let (z, _) = data(rows, 4, dtype, 9);
+                    // `field` reads variables (the tensor path), `fast` detached copies (the kernel).
+                    let a = flat(&field.time_derivatives(&z).unwrap());
+                    let b = flat(&fast.time_derivatives(&z).unwrap());
+                    let err = worst_relative(&[b], &[a]);
+                    assert!(err < tol, "{dtype:?} {kind:?} {act} {hidden:?}: {err:e}");
+                    if let (Some(h1), Some(h2)) = (field.hamiltonian(), fast.hamiltonian()) {
+                        let (e1, e2) = (flat(&h1.energy(&z).unwrap()), flat(&h2.energy(&z).unwrap()));
+                        let err = worst_relative(&[e2], &[e1]);
+                        assert!(err < tol, "{dtype:?} {act} {hidden:?}: energy {err:e}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -281,6 +281,8 @@ struct Rollout {
     metrics: ModelMetrics,
     frame_mse: Vec<f64>,
     latent: Vec<Vec<[f64; 2]>>,
+    /// The true frame pairs of the same trajectories, encoded: where the rollout should be.
+    encoded: Vec<Vec<[f64; 2]>>,
     frames: Vec<Vec<Vec<f32>>>,
 }
 
@@ -355,7 +357,14 @@ fn evaluate(
     };
     // Frames of the first held-out trajectory, for the strip and the GIF.
     let frames = vec![(0..=steps).map(|t| decoded[t][0].clone()).collect()];
-    Ok(Rollout { metrics, frame_mse, latent: paths, frames })
+    // The encoded true pairs of the first few trajectories, for the phase portrait.
+    let shown = e.min(3);
+    let pairs = eval.pairs(0, shown)?.to_device(device)?; // [shown, steps + 1, 2·px]
+    let encoded = model.ae.encode(&pairs.reshape((shown * (steps + 1), 2 * px))?)?;
+    let encoded = encoded.reshape((shown, steps + 1, 2))?.to_dtype(DType::F64)?.to_device(&Device::Cpu)?;
+    let encoded =
+        encoded.to_vec3::<f64>()?.into_iter().map(|p| p.into_iter().map(|z| [z[0], z[1]]).collect()).collect();
+    Ok(Rollout { metrics, frame_mse, latent: paths, encoded, frames })
 }
 
 /// Runs the experiment for every seed.
@@ -482,10 +491,18 @@ fn draw(
         ));
         for (i, path) in o.latent.iter().take(3).enumerate() {
             phase.push(Series {
-                label: if i == 0 { kind.name().into() } else { String::new() },
+                label: if i == 0 { format!("{} rollout", kind.name()) } else { String::new() },
                 points: path.iter().map(|z| (z[0], z[1])).collect(),
                 color: color(*kind),
                 thin: false,
+            });
+        }
+        for (i, path) in o.encoded.iter().enumerate() {
+            phase.push(Series {
+                label: if i == 0 { format!("{}: true frames encoded", kind.name()) } else { String::new() },
+                points: path.iter().map(|z| (z[0], z[1])).collect(),
+                color: color(*kind),
+                thin: true,
             });
         }
     }

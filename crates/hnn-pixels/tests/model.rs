@@ -184,3 +184,16 @@ fn fused_step_matches_autograd() {
         }
     }
 }
+
+#[test]
+fn latent_step_settings_are_validated() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../experiments/pixels.toml")).unwrap();
+    let cfg = hnn_pixels::experiment::PixelExperiment::from_toml(&text, "pixels.toml").unwrap();
+    assert_eq!(cfg.model.latent_step().unwrap(), hnn_pixels::LatentStep::default());
+    let bad = text.replace("latent_integrator = \"euler\"", "latent_integrator = \"verlet9\"");
+    let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
+    assert!(err.contains("model.latent_integrator"), "{err}");
+    let bad = text.replace("latent_substeps = 1", "latent_substeps = 0");
+    let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
+    assert!(err.contains("model.latent_substeps"), "{err}");
+}

@@ -7,7 +7,7 @@
 use crate::error::{Error, Result};
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Tensor, TensorId, Var, WithDType};
-use hnn_core::fused::Real;
+use hnn_core::fused::{adam_update, AdamStep, Real};
 use hnn_core::LossGradients;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -174,20 +174,20 @@ impl Optimizer {
             Some(v) => flat(v)?,
             None => vec![T::default(); n],
         };
-        let (b1, b2, eps, wd) = (self.beta1, self.beta2, self.eps, self.weight_decay);
-        let coupled = if self.kind == OptimizerKind::Adam { wd } else { 0.0 };
-        let decoupled = if self.kind == OptimizerKind::AdamW { h.lr * wd } else { 0.0 };
-        let mut next = Vec::with_capacity(n);
-        for j in 0..n {
-            let th = theta[j].as_f64();
-            let gj = g[j].as_f64() * h.grad_scale + coupled * th;
-            let mj = b1 * m[j].as_f64() + (1.0 - b1) * gj;
-            let vj = b2 * v[j].as_f64() + (1.0 - b2) * gj * gj;
-            let update = (mj / h.bias1) / ((vj / h.bias2).sqrt() + eps);
-            next.push(T::of(th - h.lr * update - decoupled * th));
-            m[j] = T::of(mj);
-            v[j] = T::of(vj);
-        }
+        let wd = self.weight_decay;
+        let adam = AdamStep {
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            lr: h.lr,
+            grad_scale: h.grad_scale,
+            bias1: h.bias1,
+            bias2: h.bias2,
+            coupled_decay: if self.kind == OptimizerKind::Adam { wd } else { 0.0 },
+            decoupled_decay: if self.kind == OptimizerKind::AdamW { h.lr * wd } else { 0.0 },
+        };
+        let mut next = theta;
+        adam_update(&adam, &mut next, &g, &mut m, &mut v);
         let (shape, device) = (var.shape().clone(), var.device().clone());
         var.set(&Tensor::from_vec(next, shape.clone(), &device)?)?;
         self.m[i] = Some(Tensor::from_vec(m, shape.clone(), &device)?);
