@@ -15,9 +15,9 @@ weights, no bias on the last layer), same data (exported by `hnn data TASK`), sa
 
 Prints one line per task and framework: median wall seconds of training, and hnn's speed-up.
 
-With --rollouts it also times the evaluation: `hnn eval` of the trained HNN (batched rollouts of
-every start with adaptive Dormand–Prince, plus the truth and the metrics) against the reference's
-loop (scipy `solve_ivp` RK45 per start, the model called on one state at a time; here a
+With --rollouts it also times the evaluation rollouts: the trained HNN's batched rollouts of
+every start with adaptive Dormand–Prince (`rollout_seconds` in `hnn eval`'s output) against the
+reference's loop (scipy `solve_ivp` RK45 per start, the model called on one state at a time; here a
 jit-compiled JAX field, which is faster per call than the reference's PyTorch, so the ratio is
 conservative), same starts, span, output points and tolerances.
 """
@@ -155,11 +155,41 @@ print(time.perf_counter() - t0)
 '''
 
 
+TORCH_ROLLOUT_CODE = r'''
+import json, struct, sys, time, numpy as np, torch
+from scipy.integrate import solve_ivp
+torch.set_num_threads(int(__import__("os").environ.get("TORCH_THREADS", "2")))
+cfg = json.loads(sys.argv[1])
+raw = open(cfg["checkpoint"], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]; header = json.loads(raw[8:8 + n]); body = raw[8 + n:]
+def tensor(name):
+    h = header[name]; a, b = h["data_offsets"]
+    return torch.tensor(np.frombuffer(body[a:b], dtype={"F32": np.float32, "F64": np.float64}[h["dtype"]]).reshape(h["shape"]).copy())
+layers = sorted({int(k.split(".")[2]) for k in header if k.startswith("hnn.layers.")})
+params = [(tensor(f"hnn.layers.{i}.weight"), tensor(f"hnn.layers.{i}.bias") if f"hnn.layers.{i}.bias" in header else None) for i in layers]
+d = np.load(cfg["data"]); starts = d["test_z"][: cfg["starts"]].astype(np.float64); dim = starts.shape[1]; k = dim // 2
+def H(z):
+    a = z
+    for w, b in params[:-1]: a = torch.tanh(a @ w.T + b)
+    return a @ params[-1][0].T
+def fun(t, np_x):  # the reference's integrate_model: one state per call, autograd for ∇H
+    x = torch.tensor(np_x, requires_grad=True, dtype=torch.float32).view(1, dim)
+    g = torch.autograd.grad(H(x).sum(), x)[0].detach().numpy().reshape(-1).astype(np.float64)
+    return np.concatenate([g[k:], -g[:k]])
+t_eval = np.linspace(0.0, cfg["t_end"], cfg["points"])
+t0 = time.perf_counter()
+for z0 in starts:
+    solve_ivp(fun, (0.0, cfg["t_end"]), z0, t_eval=t_eval, rtol=cfg["rtol"], atol=cfg["atol"])
+print(time.perf_counter() - t0)
+'''
+
+
 def time_hnn_eval(checkpoint):
+    """(whole `hnn eval` command, its batched model rollouts alone), seconds."""
     t0 = time.perf_counter()
-    subprocess.run([str(ROOT / "target/release/hnn"), "eval", checkpoint], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    out = subprocess.run([str(ROOT / "target/release/hnn"), "eval", checkpoint], check=True,
+                         capture_output=True, text=True).stdout
+    return time.perf_counter() - t0, json.loads(out)["rollout_seconds"]
 
 
 def run_python(py, code, cfg):
@@ -194,11 +224,14 @@ def main():
             e = c["eval"]
             rcfg = dict(checkpoint="/tmp/compare_hnn.safetensors", data=str(data), starts=e["starts"],
                         t_end=e["t_end"], points=e["points"], rtol=e.get("rtol", 1e-9), atol=e.get("atol", 1e-9))
-            ours = statistics.median(time_hnn_eval(rcfg["checkpoint"]) for _ in range(args.repeats))
-            theirs = statistics.median(run_python(py, ROLLOUT_CODE, rcfg) for _ in range(args.repeats))
+            runs = [time_hnn_eval(rcfg["checkpoint"]) for _ in range(args.repeats)]
+            whole = statistics.median(r[0] for r in runs); ours = statistics.median(r[1] for r in runs)
             print(f"  evaluation, {e['starts']} starts × {e['points']} points over [0, {e['t_end']}]: "
-                  f"hnn eval {ours:.3f} s (everything), reference loop {theirs:.2f} s (model only): "
-                  f"{theirs / ours:.0f}x")
+                  f"hnn batched model rollouts {ours:.3f} s (whole `hnn eval` command {whole:.2f} s)")
+            loops = [("jax field", ROLLOUT_CODE)] + ([("torch field", TORCH_ROLLOUT_CODE)] if args.torch else [])
+            for name, code in loops:
+                theirs = statistics.median(run_python(py, code, rcfg) for _ in range(args.repeats))
+                print(f"  reference loop, {name:11s} {theirs:8.2f} s (model only)   hnn speed-up {theirs / ours:5.0f}x")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,10 @@ pub struct LossGradients {
     pub loss: f64,
     /// (parameter, ∂loss/∂parameter) for every parameter the loss depends on.
     pub grads: Vec<(Tensor, Tensor)>,
+    /// ∂loss/∂z, shaped as z.
+    pub input: Tensor,
+    /// ∂loss/∂target, shaped as the target.
+    pub target: Tensor,
 }
 
 /// The float types the kernels run in (f32 and f64).
@@ -163,6 +167,11 @@ pub struct MlpGradients<T> {
     pub weights: Vec<Vec<T>>,
     /// ∂loss/∂biases[l].
     pub biases: Vec<Vec<T>>,
+    /// ∂loss/∂z, `[batch, dim]` (for losses on states that are themselves computed, e.g. by an
+    /// encoder).
+    pub input: Vec<T>,
+    /// ∂loss/∂target, `[batch, dim]`.
+    pub target: Vec<T>,
 }
 
 impl<T: Real> MlpGradients<T> {
@@ -171,11 +180,16 @@ impl<T: Real> MlpGradients<T> {
             loss: 0.0,
             weights: net.weights.iter().map(|w| vec![T::default(); w.len()]).collect(),
             biases: net.biases.iter().map(|b| vec![T::default(); b.len()]).collect(),
+            input: vec![],
+            target: vec![],
         }
     }
 
+    /// Adds the parameter gradients and loss of a later block of rows; appends its row gradients.
     fn accumulate(mut self, other: Self) -> Self {
         self.loss += other.loss;
+        self.input.extend(other.input);
+        self.target.extend(other.target);
         for (a, b) in
             self.weights.iter_mut().chain(self.biases.iter_mut()).zip(other.weights.iter().chain(&other.biases))
         {
@@ -639,20 +653,27 @@ fn hamiltonian_chunk<T: Real>(net: &MlpView<'_, T>, z: &[T], target: &[T], rows:
 
     // Loss of the field J∇H = (∂H/∂p, −∂H/∂q), and ḡ₀ = Jᵀ·scale·error = (−r_p, r_q).
     let mut gbar = vec![T::default(); rows * dim];
+    let mut tbar = vec![T::default(); rows * dim];
     let mut sse = 0.0;
-    for ((gx, t), gb) in grad_x.chunks_exact(dim).zip(target.chunks_exact(dim)).zip(gbar.chunks_exact_mut(dim)) {
+    let rows_iter = grad_x.chunks_exact(dim).zip(target.chunks_exact(dim)).zip(gbar.chunks_exact_mut(dim));
+    for (((gx, t), gb), tb) in rows_iter.zip(tbar.chunks_exact_mut(dim)) {
         for i in 0..half {
             let eq = gx[half + i] - t[i];
             let ep = -gx[i] - t[half + i];
             sse += eq.as_f64() * eq.as_f64() + ep.as_f64() * ep.as_f64();
             gb[i] = -(scale * ep);
             gb[half + i] = scale * eq;
+            tb[i] = -(scale * eq);
+            tb[half + i] = -(scale * ep);
         }
     }
     grads.loss = sse;
+    grads.target = tbar;
 
     if hidden == 0 {
+        // ∇H is the constant output row: the loss does not depend on z.
         add_column_sums(&mut grads.weights[0], &gbar, dim);
+        grads.input = vec![T::default(); rows * dim];
         return grads;
     }
 
@@ -690,12 +711,15 @@ fn hamiltonian_chunk<T: Real>(net: &MlpView<'_, T>, z: &[T], target: &[T], rows:
         let ubar = std::mem::take(&mut fw.d2[k]);
         matmul(&mut grads.weights[k - 1], Mat::new(&ubar, rows, wk).t(), Mat::new(&fw.act[k - 1], rows, win), true);
         add_column_sums(&mut grads.biases[k - 1], &ubar, wk);
+        let mut back = vec![T::default(); rows * win];
+        matmul(&mut back, Mat::new(&ubar, rows, wk), Mat::new(net.weights[k - 1], wk, win), false);
         if k > 1 {
-            let mut back = vec![T::default(); rows * win];
-            matmul(&mut back, Mat::new(&ubar, rows, wk), Mat::new(net.weights[k - 1], wk, win), false);
             for ((u, b), s1) in fw.d2[k - 1].iter_mut().zip(&back).zip(&fw.d1[k - 1]) {
                 *u += *b * *s1;
             }
+        } else {
+            // z enters only through u₁ = z W₀ᵀ + b₀.
+            grads.input = back;
         }
     }
     grads
@@ -723,6 +747,7 @@ fn direct_chunk<T: Real>(net: &MlpView<'_, T>, z: &[T], target: &[T], rows: usiz
         *y = scale * e;
     }
     grads.loss = sse;
+    grads.target = y.iter().map(|r| -*r).collect();
     // ∂/∂W_h = rᵀ a_h; ā_h = r W_h; then ū_k = ā_k ⊙ σ′(u_k) down the layers.
     matmul(
         &mut grads.weights[hidden],
@@ -741,12 +766,12 @@ fn direct_chunk<T: Real>(net: &MlpView<'_, T>, z: &[T], target: &[T], rows: usiz
             matmul(&mut grads.weights[k - 1], Mat::new(&abar, rows, wk).t(), Mat::new(&fw.act[k - 1], rows, win), true);
             add_column_sums(&mut grads.biases[k - 1], &abar, wk);
         }
-        if k > 1 {
-            let mut next = vec![T::default(); rows * win];
-            matmul(&mut next, Mat::new(&abar, rows, abar_width), Mat::new(net.weights[k - 1], wk, win), false);
-            abar = next;
-            abar_width = win;
-        }
+        // ā_{k−1} = ū_k W_{k−1}; at k = 1 that is ∂loss/∂z.
+        let mut next = vec![T::default(); rows * win];
+        matmul(&mut next, Mat::new(&abar, rows, abar_width), Mat::new(net.weights[k - 1], wk, win), false);
+        abar = next;
+        abar_width = win;
     }
+    grads.input = abar;
     grads
 }

@@ -258,6 +258,8 @@ impl Mlp {
                 grads.push((b.clone(), Tensor::from_vec(gb, b.shape(), device)?));
             }
         }
-        Ok(LossGradients { loss: g.loss, grads })
+        let input = Tensor::from_vec(g.input, z.shape(), device)?;
+        let target = Tensor::from_vec(g.target, z.shape(), device)?;
+        Ok(LossGradients { loss: g.loss, grads, input, target })
     }
 }

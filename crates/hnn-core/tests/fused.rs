@@ -42,11 +42,18 @@ fn model(kind: Kind, dof: usize, hidden: &[usize], act: Activation, dtype: DType
     (varmap, field)
 }
 
+/// Loss and gradients by candle's autograd: one entry per parameter, then ∂/∂z and ∂/∂target.
 fn autograd(field: &dyn VectorField, z: &Tensor, t: &Tensor, params: &[Tensor]) -> (f64, Vec<Vec<f64>>) {
-    let loss = (field.time_derivatives(z).unwrap() - t).unwrap().sqr().unwrap().mean_all().unwrap();
+    let (zv, tv) = (candle_core::Var::from_tensor(z).unwrap(), candle_core::Var::from_tensor(t).unwrap());
+    let loss =
+        (field.time_derivatives(zv.as_tensor()).unwrap() - tv.as_tensor()).unwrap().sqr().unwrap().mean_all().unwrap();
     let grads = loss.backward().unwrap();
     let value = loss.to_dtype(DType::F64).unwrap().to_scalar::<f64>().unwrap();
-    let g = params.iter().map(|p| flat(grads.get(p).expect("a gradient for every parameter"))).collect();
+    let mut g: Vec<Vec<f64>> =
+        params.iter().map(|p| flat(grads.get(p).expect("a gradient for every parameter"))).collect();
+    let zero = || vec![0.0; z.elem_count()];
+    g.push(grads.get(zv.as_tensor()).map(flat).unwrap_or_else(zero));
+    g.push(grads.get(tv.as_tensor()).map(flat).unwrap_or_else(zero));
     (value, g)
 }
 
@@ -68,10 +75,12 @@ fn worst_relative(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
 fn compare(kind: Kind, dof: usize, hidden: &[usize], act: Activation, dtype: DType, rows: usize) -> (f64, f64) {
     let (_vm, field) = model(kind, dof, hidden, act, dtype);
     let (z, t) = data(rows, 2 * dof, dtype, 3);
-    let LossGradients { loss, grads } =
+    let LossGradients { loss, grads, input, target } =
         field.fused_gradient_matching(&z, &t).unwrap().expect("a fused kernel on the CPU for f32/f64");
     let params: Vec<Tensor> = grads.iter().map(|(p, _)| p.clone()).collect();
-    let fused: Vec<Vec<f64>> = grads.iter().map(|(_, g)| flat(g)).collect();
+    let mut fused: Vec<Vec<f64>> = grads.iter().map(|(_, g)| flat(g)).collect();
+    fused.push(flat(&input));
+    fused.push(flat(&target));
     let (reference, auto) = autograd(field.as_ref(), &z, &t, &params);
     ((loss - reference).abs() / reference, worst_relative(&fused, &auto))
 }

@@ -307,7 +307,9 @@ fn evaluate(
     let z0 = model.ae.encode(&x0)?.detach();
     let times: Vec<f64> = (0..=steps).map(|t| t as f64).collect();
     let solver = Solver::Fixed { integrator: cfg.eval.method.parse::<IntegratorKind>()?.build(), dt: cfg.eval.dt };
+    let rollout_started = std::time::Instant::now();
     let zs = rollout(&model.dynamics, &z0, &times, &solver)?.detach(); // [T, E, 2]
+    let rollout_seconds = rollout_started.elapsed().as_secs_f64();
     let decoded = model.ae.decode(&zs.reshape(((steps + 1) * e, 2))?)?.narrow(1, 0, px)?.reshape((steps + 1, e, px))?;
     let decoded = decoded.to_dtype(DType::F32)?.to_device(&Device::Cpu)?.to_vec3::<f32>()?;
     let truth = eval.frames.to_vec3::<f32>()?; // [E, steps + 2, px]
@@ -354,6 +356,7 @@ fn evaluate(
         energy_drift: MeanSem::of(&drift),
         valid_time: MeanSem::of(&valid),
         solver_fallback: false,
+        rollout_seconds,
     };
     // Frames of the first held-out trajectory, for the strip and the GIF.
     let frames = vec![(0..=steps).map(|t| decoded[t][0].clone()).collect()];

@@ -3,21 +3,23 @@
 //! The autoencoder carries almost all of the arithmetic (three passes of a 1568-wide input
 //! through 200-wide layers per pair of frames). Here its forward and backward passes are
 //! hand-written with `gemm` products and fused loops, and the batch is split across rayon's
-//! threads; only the small latent part (the dynamics model on 2-D states, which needs the
-//! explicit ∇H and its derivative) goes through candle's autograd, on latent states made leaf
-//! variables. The gradients equal those of one `backward` of [`PixelModel::losses`] (tested to
+//! threads. The small latent part (the dynamics model on 2-D states, which needs the explicit ∇H
+//! and its derivative) uses the dynamics model's own fused kernel when the latent step is the
+//! reference's single Euler step (its loss is then a gradient-matching loss), and candle's
+//! autograd on latent states made leaf variables otherwise. The gradients equal those of one `backward` of [`PixelModel::losses`] (tested to
 //! 1e-10 in f64).
 //!
 //! The step, for a batch of pairs (x_t, x_{t+1}):
 //! 1. per block of rows: encode [x_t; x_{t+1}], decode z_t, reconstruction loss and the decoder's
 //!    backward pass (giving ∂/∂z_t of the reconstruction);
-//! 2. latent losses and their gradients (∂/∂z_t, ∂/∂z_{t+1}, ∂/∂ dynamics weights) by autograd;
+//! 2. latent losses and their gradients (∂/∂z_t, ∂/∂z_{t+1}, ∂/∂ dynamics weights);
 //! 3. per block: the encoder's backward pass from ∂/∂[z_t; z_{t+1}].
 
-use crate::model::PixelModel;
+use crate::model::{LatentStep, PixelModel};
 use candle_core::{DType, Tensor, Var, WithDType};
 use candle_nn::Linear;
 use hnn_core::fused::{add_column_sums, matmul, Mat, Real};
+use hnn_core::VectorField;
 use hnn_train::optim::Gradients;
 use hnn_train::Result;
 use rayon::prelude::*;
@@ -256,7 +258,8 @@ fn step<T: Real + WithDType>(
         })
         .collect();
 
-    // Phase 2: the latent losses by autograd, on the latent states as leaf variables.
+    // Phase 2: the latent losses: the dynamics model's fused kernel for the reference's Euler
+    // step, autograd on leaf latent variables otherwise.
     let mut z = Vec::with_capacity(batch * latent);
     let mut zn = Vec::with_capacity(batch * latent);
     for p in &parts {
@@ -264,19 +267,12 @@ fn step<T: Real + WithDType>(
         zn.extend_from_slice(&p.latent[p.rows * latent..]);
     }
     let device = x.device();
-    let z = Var::from_tensor(&Tensor::from_vec(z, (batch, latent), device)?)?;
-    let zn = Var::from_tensor(&Tensor::from_vec(zn, (batch, latent), device)?)?;
-    let (dynamics, canonical) = model.latent_losses(z.as_tensor(), zn.as_tensor())?;
-    let latent_loss = (canonical + (dynamics * dynamics_weight)?)?;
-    let latent_value = latent_loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-    let store = latent_loss.backward()?;
-    let grad_of = |v: &Var| -> Result<Vec<T>> {
-        Ok(match store.get(v.as_tensor()) {
-            Some(g) => g.flatten_all()?.to_vec1::<T>()?,
-            None => vec![T::default(); v.elem_count()],
-        })
+    let latent_part = match fused_latent::<T>(model, &z, &zn, batch, dynamics_weight, device)? {
+        Some(l) => l,
+        None => autograd_latent::<T>(model, dynamics_vars, z, zn, batch, dynamics_weight, device)?,
     };
-    let (z_bar, zn_bar) = (grad_of(&z)?, grad_of(&zn)?);
+    let (z_bar, zn_bar) = (&latent_part.z_bar, &latent_part.zn_bar);
+    let latent_value = latent_part.value;
 
     // Phase 3: the encoder's backward pass from ∂/∂[z_t; z_{t+1}].
     let encoder_grads: Vec<NetGrads<T>> = parts
@@ -312,11 +308,85 @@ fn step<T: Real + WithDType>(
             }
         }
     }
-    for v in dynamics_vars {
-        if let Some(g) = store.get(v.as_tensor()) {
-            map.insert(v.as_tensor().id(), g.clone());
-        }
-    }
+    map.extend(latent_part.params);
     let loss = sse / (batch * width) as f64 + latent_value;
     Ok((loss, Gradients::Direct(map)))
+}
+
+/// The latent losses' value and gradients: ∂/∂z_t, ∂/∂z_{t+1} (row-major `[batch, latent]`) and
+/// the dynamics model's parameters.
+struct LatentPart<T> {
+    value: f64,
+    z_bar: Vec<T>,
+    zn_bar: Vec<T>,
+    params: Vec<(candle_core::TensorId, Tensor)>,
+}
+
+/// With the reference's one Euler step per frame the dynamics loss mean((z_{t+1} − z_t − f(z_t))²)
+/// is a gradient-matching loss with target z_{t+1} − z_t, so the fused kernel of the dynamics
+/// model gives it with all its gradients (∂/∂z_t included); the canonical loss is written out.
+/// `None` where that does not apply (another latent integrator, a model without a kernel).
+fn fused_latent<T: Real + WithDType>(
+    model: &PixelModel,
+    z: &[T],
+    zn: &[T],
+    batch: usize,
+    weight: f64,
+    device: &candle_core::Device,
+) -> Result<Option<LatentPart<T>>> {
+    if model.latent_step != LatentStep::default() {
+        return Ok(None);
+    }
+    let zt = Tensor::from_vec(z.to_vec(), (batch, 2), device)?;
+    let step: Vec<T> = zn.iter().zip(z).map(|(a, b)| *a - *b).collect();
+    let target = Tensor::from_vec(step, (batch, 2), device)?;
+    let Some(lg) = model.dynamics.fused_gradient_matching(&zt, &target)? else { return Ok(None) };
+    let flat = |t: &Tensor| -> Result<Vec<T>> { Ok(t.flatten_all()?.to_vec1::<T>()?) };
+    let (input, tbar) = (flat(&lg.input)?, flat(&lg.target)?);
+    let w = T::of(weight);
+    // target = z_{t+1} − z_t: its gradient flows to z_{t+1} (+) and z_t (−).
+    let mut z_bar: Vec<T> = input.iter().zip(&tbar).map(|(i, t)| w * (*i - *t)).collect();
+    let mut zn_bar: Vec<T> = tbar.iter().map(|t| w * *t).collect();
+    // Canonical loss mean over rows of (z_p − (z_q,next − z_q))².
+    let mut canonical = 0.0;
+    let scale = T::of(2.0 / batch as f64);
+    for i in 0..batch {
+        let c = z[2 * i + 1] - (zn[2 * i] - z[2 * i]);
+        canonical += c.as_f64() * c.as_f64();
+        let cbar = scale * c;
+        z_bar[2 * i + 1] += cbar;
+        z_bar[2 * i] += cbar;
+        zn_bar[2 * i] += -cbar;
+    }
+    let params = lg.grads.into_iter().map(|(p, g)| Ok((p.id(), (g * weight)?))).collect::<Result<Vec<_>>>()?;
+    Ok(Some(LatentPart { value: canonical / batch as f64 + weight * lg.loss, z_bar, zn_bar, params }))
+}
+
+/// The latent losses by autograd, on the latent states as leaf variables (any latent integrator).
+fn autograd_latent<T: Real + WithDType>(
+    model: &PixelModel,
+    dynamics_vars: &[Var],
+    z: Vec<T>,
+    zn: Vec<T>,
+    batch: usize,
+    weight: f64,
+    device: &candle_core::Device,
+) -> Result<LatentPart<T>> {
+    let z = Var::from_tensor(&Tensor::from_vec(z, (batch, 2), device)?)?;
+    let zn = Var::from_tensor(&Tensor::from_vec(zn, (batch, 2), device)?)?;
+    let (dynamics, canonical) = model.latent_losses(z.as_tensor(), zn.as_tensor())?;
+    let latent_loss = (canonical + (dynamics * weight)?)?;
+    let value = latent_loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+    let store = latent_loss.backward()?;
+    let grad_of = |v: &Var| -> Result<Vec<T>> {
+        Ok(match store.get(v.as_tensor()) {
+            Some(g) => g.flatten_all()?.to_vec1::<T>()?,
+            None => vec![T::default(); v.elem_count()],
+        })
+    };
+    let params = dynamics_vars
+        .iter()
+        .filter_map(|v| store.get(v.as_tensor()).map(|g| (v.as_tensor().id(), g.clone())))
+        .collect();
+    Ok(LatentPart { value, z_bar: grad_of(&z)?, zn_bar: grad_of(&zn)?, params })
 }

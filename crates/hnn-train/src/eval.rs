@@ -222,6 +222,9 @@ pub struct ModelMetrics {
     pub valid_time: MeanSem,
     /// Whether the adaptive solver failed and a fixed-step RK4 rollout was used instead.
     pub solver_fallback: bool,
+    /// Wall seconds of the model's batched rollouts (all starts together).
+    #[serde(default)]
+    pub rollout_seconds: f64,
 }
 
 /// A model's rollout, `[starts][T·2n]`, for plots.
@@ -282,6 +285,7 @@ pub fn evaluate(
     let f64_model = state.frozen(DType::F64, &Device::Cpu)?;
     let width = set.starts[0].len();
     let z0 = Tensor::from_vec(set.starts.concat(), (set.starts.len(), width), &Device::Cpu)?;
+    let rollout_started = std::time::Instant::now();
     let (traj, fallback) = match rollout(&f64_model, &z0, &set.times, &cfg.solver()?) {
         Ok(t) => (t, false),
         Err(e) => {
@@ -290,6 +294,7 @@ pub fn evaluate(
             (rollout(&f64_model, &z0, &set.times, &Solver::fixed(hnn_core::integrators::Rk4, dt))?, true)
         }
     };
+    let rollout_seconds = rollout_started.elapsed().as_secs_f64();
     // [T, B, 2n] → per start [T·2n]
     let t_len = set.times.len();
     let flat = traj.transpose(0, 1)?.contiguous()?.reshape((set.starts.len(), t_len * width))?.to_vec2::<f64>()?;
@@ -336,6 +341,7 @@ pub fn evaluate(
         energy_drift: MeanSem::of(&drift),
         valid_time: MeanSem::of(&valid),
         solver_fallback: fallback,
+        rollout_seconds,
     };
     Ok((metrics, flat))
 }

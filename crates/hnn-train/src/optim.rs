@@ -44,6 +44,55 @@ impl Gradients {
     }
 }
 
+/// Adam moments of one CPU variable as plain vectors.
+enum CpuMoments {
+    F32(Vec<f32>, Vec<f32>),
+    F64(Vec<f64>, Vec<f64>),
+}
+
+impl CpuMoments {
+    fn tensors(&self, shape: &candle_core::Shape, device: &candle_core::Device) -> Result<(Tensor, Tensor)> {
+        Ok(match self {
+            CpuMoments::F32(m, v) => {
+                (Tensor::from_slice(m, shape.clone(), device)?, Tensor::from_slice(v, shape.clone(), device)?)
+            }
+            CpuMoments::F64(m, v) => {
+                (Tensor::from_slice(m, shape.clone(), device)?, Tensor::from_slice(v, shape.clone(), device)?)
+            }
+        })
+    }
+}
+
+/// The float types whose moments [`CpuMoments`] holds.
+trait CpuMoment: Sized {
+    fn wrap(m: Vec<Self>, v: Vec<Self>) -> CpuMoments;
+    fn unwrap(c: CpuMoments) -> Option<(Vec<Self>, Vec<Self>)>;
+}
+
+impl CpuMoment for f32 {
+    fn wrap(m: Vec<Self>, v: Vec<Self>) -> CpuMoments {
+        CpuMoments::F32(m, v)
+    }
+    fn unwrap(c: CpuMoments) -> Option<(Vec<Self>, Vec<Self>)> {
+        match c {
+            CpuMoments::F32(m, v) => Some((m, v)),
+            CpuMoments::F64(..) => None,
+        }
+    }
+}
+
+impl CpuMoment for f64 {
+    fn wrap(m: Vec<Self>, v: Vec<Self>) -> CpuMoments {
+        CpuMoments::F64(m, v)
+    }
+    fn unwrap(c: CpuMoments) -> Option<(Vec<Self>, Vec<Self>)> {
+        match c {
+            CpuMoments::F64(m, v) => Some((m, v)),
+            CpuMoments::F32(..) => None,
+        }
+    }
+}
+
 /// The per-step quantities of an update.
 #[derive(Clone, Copy)]
 struct Hyper {
@@ -74,6 +123,9 @@ pub struct Optimizer {
     vars: Vec<(String, Var)>,
     m: Vec<Option<Tensor>>,
     v: Vec<Option<Tensor>>,
+    /// The moments of CPU variables, kept as plain vectors between steps (then `m`/`v` are
+    /// `None`); turned into tensors only for [`Optimizer::state`].
+    cpu: Vec<Option<CpuMoments>>,
     step: usize,
 }
 
@@ -90,6 +142,7 @@ impl Optimizer {
             vars,
             m: vec![None; n],
             v: vec![None; n],
+            cpu: (0..n).map(|_| None).collect(),
             step: 0,
         }
     }
@@ -161,18 +214,24 @@ impl Optimizer {
 
     /// The same update as [`Optimizer::step`] for one CPU variable, in one pass over plain
     /// slices (computed in f64) instead of a dozen tensor ops with their temporaries.
-    fn update_cpu<T: Real + WithDType>(&mut self, i: usize, var: &Var, g: &Tensor, h: Hyper) -> Result<()> {
+    fn update_cpu<T: Real + WithDType + CpuMoment>(&mut self, i: usize, var: &Var, g: &Tensor, h: Hyper) -> Result<()> {
         let flat = |t: &Tensor| -> Result<Vec<T>> { Ok(t.flatten_all()?.to_dtype(T::DTYPE)?.to_vec1::<T>()?) };
         let theta = flat(var.as_tensor())?;
         let g = flat(g)?;
         let n = theta.len();
-        let mut m = match &self.m[i] {
-            Some(m) => flat(m)?,
-            None => vec![T::default(); n],
-        };
-        let mut v = match &self.v[i] {
-            Some(v) => flat(v)?,
-            None => vec![T::default(); n],
+        let (mut m, mut v) = match self.cpu[i].take().and_then(T::unwrap) {
+            Some(mv) => mv,
+            None => {
+                let m = match self.m[i].take() {
+                    Some(m) => flat(&m)?,
+                    None => vec![T::default(); n],
+                };
+                let v = match self.v[i].take() {
+                    Some(v) => flat(&v)?,
+                    None => vec![T::default(); n],
+                };
+                (m, v)
+            }
         };
         let wd = self.weight_decay;
         let adam = AdamStep {
@@ -188,22 +247,27 @@ impl Optimizer {
         };
         let mut next = theta;
         adam_update(&adam, &mut next, &g, &mut m, &mut v);
-        let (shape, device) = (var.shape().clone(), var.device().clone());
-        var.set(&Tensor::from_vec(next, shape.clone(), &device)?)?;
-        self.m[i] = Some(Tensor::from_vec(m, shape.clone(), &device)?);
-        self.v[i] = Some(Tensor::from_vec(v, shape, &device)?);
+        var.set(&Tensor::from_vec(next, var.shape().clone(), var.device())?)?;
+        self.cpu[i] = Some(T::wrap(m, v));
         Ok(())
     }
 
     /// The state as named tensors (`m.<var>`, `v.<var>`) and the step count.
     pub fn state(&self) -> (Vec<(String, Tensor)>, usize) {
         let mut out = vec![];
-        for (i, (name, _)) in self.vars.iter().enumerate() {
-            if let Some(m) = &self.m[i] {
-                out.push((format!("m.{name}"), m.clone()));
+        for (i, (name, var)) in self.vars.iter().enumerate() {
+            let (m, v) = match &self.cpu[i] {
+                Some(c) => {
+                    let (m, v) = c.tensors(var.shape(), var.device()).expect("moments match their variable");
+                    (Some(m), Some(v))
+                }
+                None => (self.m[i].clone(), self.v[i].clone()),
+            };
+            if let Some(m) = m {
+                out.push((format!("m.{name}"), m));
             }
-            if let Some(v) = &self.v[i] {
-                out.push((format!("v.{name}"), v.clone()));
+            if let Some(v) = v {
+                out.push((format!("v.{name}"), v));
             }
         }
         (out, self.step)
@@ -212,6 +276,7 @@ impl Optimizer {
     /// Restores a state produced by [`Optimizer::state`].
     pub fn load_state(&mut self, mut tensors: std::collections::HashMap<String, Tensor>, step: usize) -> Result<()> {
         for (i, (name, var)) in self.vars.iter().enumerate() {
+            self.cpu[i] = None;
             for (slot, prefix) in [(&mut self.m[i], "m"), (&mut self.v[i], "v")] {
                 *slot = match tensors.remove(&format!("{prefix}.{name}")) {
                     Some(t) => {
