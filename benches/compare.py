@@ -126,18 +126,25 @@ print(time.perf_counter() - t0)
 '''
 
 
-ROLLOUT_CODE = r'''
-import json, struct, sys, time, numpy as np, jax, jax.numpy as jnp
+CHECKPOINT_PRELUDE = r'''
+import json, struct, sys, time, numpy as np
 from scipy.integrate import solve_ivp
 cfg = json.loads(sys.argv[1])
-raw = open(cfg["checkpoint"], "rb").read()
+raw = open(cfg["checkpoint"], "rb").read()  # safetensors: u64 header size, JSON header, data
 n = struct.unpack("<Q", raw[:8])[0]; header = json.loads(raw[8:8 + n]); body = raw[8 + n:]
-def tensor(name):
+def array(name):
     h = header[name]; a, b = h["data_offsets"]
-    return jnp.asarray(np.frombuffer(body[a:b], dtype={"F32": np.float32, "F64": np.float64}[h["dtype"]]).reshape(h["shape"]))
+    return np.frombuffer(body[a:b], dtype={"F32": np.float32, "F64": np.float64}[h["dtype"]]).reshape(h["shape"]).copy()
 layers = sorted({int(k.split(".")[2]) for k in header if k.startswith("hnn.layers.")})
-params = [(tensor(f"hnn.layers.{i}.weight"), tensor(f"hnn.layers.{i}.bias") if f"hnn.layers.{i}.bias" in header else None) for i in layers]
 d = np.load(cfg["data"]); starts = d["test_z"][: cfg["starts"]].astype(np.float64); dim = starts.shape[1]; k = dim // 2
+def weights(convert):
+    return [(convert(array(f"hnn.layers.{i}.weight")),
+             convert(array(f"hnn.layers.{i}.bias")) if f"hnn.layers.{i}.bias" in header else None) for i in layers]
+'''
+
+ROLLOUT_CODE = CHECKPOINT_PRELUDE + r'''
+import jax, jax.numpy as jnp
+params = weights(jnp.asarray)
 def H(z):
     a = z
     for w, b in params[:-1]: a = jnp.tanh(a @ w.T + b)
@@ -155,19 +162,10 @@ print(time.perf_counter() - t0)
 '''
 
 
-TORCH_ROLLOUT_CODE = r'''
-import json, struct, sys, time, numpy as np, torch
-from scipy.integrate import solve_ivp
+TORCH_ROLLOUT_CODE = CHECKPOINT_PRELUDE + r'''
+import torch
 torch.set_num_threads(int(__import__("os").environ.get("TORCH_THREADS", "2")))
-cfg = json.loads(sys.argv[1])
-raw = open(cfg["checkpoint"], "rb").read()
-n = struct.unpack("<Q", raw[:8])[0]; header = json.loads(raw[8:8 + n]); body = raw[8 + n:]
-def tensor(name):
-    h = header[name]; a, b = h["data_offsets"]
-    return torch.tensor(np.frombuffer(body[a:b], dtype={"F32": np.float32, "F64": np.float64}[h["dtype"]]).reshape(h["shape"]).copy())
-layers = sorted({int(k.split(".")[2]) for k in header if k.startswith("hnn.layers.")})
-params = [(tensor(f"hnn.layers.{i}.weight"), tensor(f"hnn.layers.{i}.bias") if f"hnn.layers.{i}.bias" in header else None) for i in layers]
-d = np.load(cfg["data"]); starts = d["test_z"][: cfg["starts"]].astype(np.float64); dim = starts.shape[1]; k = dim // 2
+params = weights(torch.tensor)
 def H(z):
     a = z
     for w, b in params[:-1]: a = torch.tanh(a @ w.T + b)

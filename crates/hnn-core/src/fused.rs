@@ -73,66 +73,44 @@ pub trait Real:
     fn erf(self) -> Self;
 }
 
-impl Real for f32 {
-    fn of(x: f64) -> Self {
-        x as f32
-    }
-    fn as_f64(self) -> f64 {
-        self as f64
-    }
-    #[inline(always)]
-    fn tanh(self) -> Self {
-        crate::fast_tanh::tanh_f32(self)
-    }
-    fn sin(self) -> Self {
-        f32::sin(self)
-    }
-    fn cos(self) -> Self {
-        f32::cos(self)
-    }
-    fn exp(self) -> Self {
-        f32::exp(self)
-    }
-    fn ln_1p(self) -> Self {
-        f32::ln_1p(self)
-    }
-    fn abs(self) -> Self {
-        f32::abs(self)
-    }
-    fn erf(self) -> Self {
-        candle_core::cpu::erf::erf_f32(self)
-    }
+/// `Real` for a std float type, with its tanh and erf.
+macro_rules! impl_real {
+    ($t:ty, $tanh:path, $erf:path) => {
+        impl Real for $t {
+            fn of(x: f64) -> Self {
+                x as $t
+            }
+            fn as_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn tanh(self) -> Self {
+                $tanh(self)
+            }
+            fn sin(self) -> Self {
+                <$t>::sin(self)
+            }
+            fn cos(self) -> Self {
+                <$t>::cos(self)
+            }
+            fn exp(self) -> Self {
+                <$t>::exp(self)
+            }
+            fn ln_1p(self) -> Self {
+                <$t>::ln_1p(self)
+            }
+            fn abs(self) -> Self {
+                <$t>::abs(self)
+            }
+            fn erf(self) -> Self {
+                $erf(self)
+            }
+        }
+    };
 }
 
-impl Real for f64 {
-    fn of(x: f64) -> Self {
-        x
-    }
-    fn as_f64(self) -> f64 {
-        self
-    }
-    fn tanh(self) -> Self {
-        f64::tanh(self)
-    }
-    fn sin(self) -> Self {
-        f64::sin(self)
-    }
-    fn cos(self) -> Self {
-        f64::cos(self)
-    }
-    fn exp(self) -> Self {
-        f64::exp(self)
-    }
-    fn ln_1p(self) -> Self {
-        f64::ln_1p(self)
-    }
-    fn abs(self) -> Self {
-        f64::abs(self)
-    }
-    fn erf(self) -> Self {
-        candle_core::cpu::erf::erf_f64(self)
-    }
-}
+impl_real!(f32, crate::fast_tanh::tanh_f32, candle_core::cpu::erf::erf_f32);
+impl_real!(f64, f64::tanh, candle_core::cpu::erf::erf_f64);
 
 /// How the network defines the vector field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,15 +315,8 @@ pub fn evaluate<T: Real>(form: FieldForm, net: &MlpView<'_, T>, z: &[T]) -> (Vec
 fn infer_chunk<T: Real>(form: FieldForm, net: &MlpView<'_, T>, z: &[T], rows: usize) -> (Vec<T>, Vec<T>) {
     let widths = net.widths;
     let hidden = widths.len() - 2;
-    let out = widths[hidden + 1];
     let fw = forward_pass(net, z, rows, false);
-    let mut y = vec![T::default(); rows * out];
-    matmul(
-        &mut y,
-        Mat::new(&fw.act[hidden], rows, widths[hidden]),
-        Mat::new(net.weights[hidden], out, widths[hidden]).t(),
-        false,
-    );
+    let y = output_layer(net, &fw, rows);
     if form == FieldForm::Direct {
         return (y, vec![]);
     }
@@ -545,6 +516,22 @@ fn forward_pass<T: Real>(net: &MlpView<'_, T>, z: &[T], rows: usize, second: boo
     f
 }
 
+/// The network's output (the last, bias-free layer on the last hidden activations), `[rows, out]`.
+#[inline(always)]
+fn output_layer<T: Real>(net: &MlpView<'_, T>, fw: &Forward<T>, rows: usize) -> Vec<T> {
+    let widths = net.widths;
+    let hidden = widths.len() - 2;
+    let out = widths[hidden + 1];
+    let mut y = vec![T::default(); rows * out];
+    matmul(
+        &mut y,
+        Mat::new(&fw.act[hidden], rows, widths[hidden]),
+        Mat::new(net.weights[hidden], out, widths[hidden]).t(),
+        false,
+    );
+    y
+}
+
 /// In place: u ← σ(u + b) row by row, with σ′ (and σ″) into `d1` (and `d2`).
 #[inline(always)]
 fn activate<T: Real>(act: Activation, u: &mut [T], bias: &[T], d1: &mut [T], d2: Option<&mut [T]>) {
@@ -733,13 +720,7 @@ fn direct_chunk<T: Real>(net: &MlpView<'_, T>, z: &[T], target: &[T], rows: usiz
     let out = widths[hidden + 1];
     let mut grads = MlpGradients::zeros(net);
     let fw = forward_pass(net, z, rows, false);
-    let mut y = vec![T::default(); rows * out];
-    matmul(
-        &mut y,
-        Mat::new(&fw.act[hidden], rows, widths[hidden]),
-        Mat::new(net.weights[hidden], out, widths[hidden]).t(),
-        false,
-    );
+    let mut y = output_layer(net, &fw, rows);
     let mut sse = 0.0;
     for (y, t) in y.iter_mut().zip(target) {
         let e = *y - *t;

@@ -115,20 +115,21 @@ impl Mlp {
             })
     }
 
+    /// The weights copied to host vectors, for the fused kernels.
+    fn host_weights<T: WithDType>(&self) -> Result<HostWeights<T>> {
+        Ok(HostWeights {
+            widths: self.config.widths(),
+            weights: self.layers.iter().map(|l| flat(&l.weight)).collect::<Result<_>>()?,
+            biases: self.layers.iter().filter_map(|l| l.bias.as_ref()).map(flat).collect::<Result<_>>()?,
+        })
+    }
+
     /// The fused inference kernel on `x`: (output or H, ∇ₓH for the Hamiltonian form).
     fn infer<T: Real + WithDType>(&self, form: FieldForm, x: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
-        let flat = |t: &Tensor| -> Result<Vec<T>> { Ok(t.flatten_all()?.to_vec1::<T>()?) };
-        let widths = self.config.widths();
-        let weights = self.layers.iter().map(|l| flat(&l.weight)).collect::<Result<Vec<_>>>()?;
-        let biases = self.layers.iter().filter_map(|l| l.bias.as_ref()).map(flat).collect::<Result<Vec<_>>>()?;
-        let view = MlpView {
-            widths: &widths,
-            weights: weights.iter().map(Vec::as_slice).collect(),
-            biases: biases.iter().map(Vec::as_slice).collect(),
-            activation: self.activation,
-        };
+        let host = self.host_weights::<T>()?;
+        let view = host.view(self.activation);
         let rows = x.dims()[0];
-        let (y, g) = fused::evaluate(form, &view, &flat(x)?);
+        let (y, g) = fused::evaluate(form, &view, &flat::<T>(x)?);
         let y = Tensor::from_vec(y, (rows, self.config.output), x.device())?;
         let g = match form {
             FieldForm::Hamiltonian => Some(Tensor::from_vec(g, (rows, self.config.input), x.device())?),
@@ -237,17 +238,9 @@ impl Mlp {
     }
 
     fn fused<T: Real + WithDType>(&self, form: FieldForm, z: &Tensor, target: &Tensor) -> Result<LossGradients> {
-        let flat = |t: &Tensor| -> Result<Vec<T>> { Ok(t.flatten_all()?.to_vec1::<T>()?) };
-        let widths = self.config.widths();
-        let weights = self.layers.iter().map(|l| flat(&l.weight)).collect::<Result<Vec<_>>>()?;
-        let biases = self.layers.iter().filter_map(|l| l.bias.as_ref()).map(flat).collect::<Result<Vec<_>>>()?;
-        let view = MlpView {
-            widths: &widths,
-            weights: weights.iter().map(Vec::as_slice).collect(),
-            biases: biases.iter().map(Vec::as_slice).collect(),
-            activation: self.activation,
-        };
-        let g = fused::gradient_matching(form, &view, &flat(z)?, &flat(target)?);
+        let host = self.host_weights::<T>()?;
+        let view = host.view(self.activation);
+        let g = fused::gradient_matching(form, &view, &flat::<T>(z)?, &flat::<T>(target)?);
         let device = z.device();
         let mut grads = Vec::with_capacity(self.layers.len() * 2);
         let mut bias_grads = g.biases.into_iter();
@@ -261,5 +254,28 @@ impl Mlp {
         let input = Tensor::from_vec(g.input, z.shape(), device)?;
         let target = Tensor::from_vec(g.target, z.shape(), device)?;
         Ok(LossGradients { loss: g.loss, grads, input, target })
+    }
+}
+
+/// A tensor's values as a host vector.
+fn flat<T: WithDType>(t: &Tensor) -> Result<Vec<T>> {
+    Ok(t.flatten_all()?.to_vec1::<T>()?)
+}
+
+/// An MLP's weights as host vectors.
+struct HostWeights<T> {
+    widths: Vec<usize>,
+    weights: Vec<Vec<T>>,
+    biases: Vec<Vec<T>>,
+}
+
+impl<T> HostWeights<T> {
+    fn view(&self, activation: Activation) -> MlpView<'_, T> {
+        MlpView {
+            widths: &self.widths,
+            weights: self.weights.iter().map(Vec::as_slice).collect(),
+            biases: self.biases.iter().map(Vec::as_slice).collect(),
+            activation,
+        }
     }
 }
