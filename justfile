@@ -24,3 +24,11 @@ bench:
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+
+# Type-check the `cuda` feature without a GPU (nvcc from NVIDIA's PyPI wheels).
+check-cuda:
+    scripts/check_cuda.sh
+
+# Training and rollout speed against JAX and PyTorch on identical work.
+compare:
+    python3 benches/compare.py --install --torch --rollouts --tasks spring two_body
