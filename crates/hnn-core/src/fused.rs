@@ -13,6 +13,10 @@
 //! The results equal candle's autograd on the same model (tested to 1e-10 in f64 for every
 //! activation and depth, and against finite differences); f32 uses the same vectorized tanh as
 //! the tensor path.
+//!
+//! Also here: [`evaluate`] (H and ∇ₓH, or the output, of a network that records no gradients —
+//! rollouts and evaluation of trained models), [`adam_update`] (the optimizer's CPU update), and
+//! the strided [`matmul`] that hnn-pixels' fused step builds on.
 
 use crate::activation::Activation;
 use candle_core::Tensor;
