@@ -346,7 +346,10 @@ impl Trainable for FieldTrainer<'_> {
         if test_len(self.data) == 0 {
             return Ok(f64::NAN);
         }
-        test_loss(&self.loss, &self.state.model, self.data)
+        // A detached copy: no autograd graph is recorded, and on the CPU the fused inference
+        // kernel evaluates it.
+        let frozen = self.state.frozen(self.state.dtype, &self.state.device)?;
+        test_loss(&self.loss, &frozen, self.data)
     }
     fn save(&self, info: &TrainingInfo, path: &Path) -> Result<()> {
         checkpoint::save(self.state, info, path)
