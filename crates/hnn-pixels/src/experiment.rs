@@ -184,6 +184,8 @@ struct PixelTrainer<'a> {
     test: (Tensor, Tensor),
     weight: f64,
     meta: serde_json::Value,
+    /// The latent dynamics model's variables (everything outside `ae.`), for the fused step.
+    dynamics_vars: Vec<Var>,
 }
 
 impl Trainable for PixelTrainer<'_> {
@@ -198,9 +200,7 @@ impl Trainable for PixelTrainer<'_> {
         let idx = sample_indices(n, if batch_size == 0 { n } else { batch_size }, rng);
         let idx = Tensor::from_slice(&idx, idx.len(), self.train.0.device())?;
         let (x, xn) = (self.train.0.index_select(&idx, 0)?, self.train.1.index_select(&idx, 0)?);
-        let dynamics: Vec<Var> =
-            self.vars().into_iter().filter(|(name, _)| !name.starts_with("ae.")).map(|(_, v)| v).collect();
-        if let Some(fused) = crate::kernel::pixel_gradients(self.model, &dynamics, &x, &xn, self.weight)? {
+        if let Some(fused) = crate::kernel::pixel_gradients(self.model, &self.dynamics_vars, &x, &xn, self.weight)? {
             return Ok(fused);
         }
         Gradients::backward(&self.model.losses(&x, &xn, self.weight)?.total)
@@ -422,6 +422,10 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
             "dtype": format!("{dtype:?}").to_lowercase(),
             "experiment": cfg,
         });
+        let dynamics_vars = {
+            let vars = varmap.data().lock().expect("variable map lock");
+            vars.iter().filter(|(name, _)| !name.starts_with("ae.")).map(|(_, v)| v.clone()).collect()
+        };
         let trainer = PixelTrainer {
             model: &model,
             varmap: &varmap,
@@ -429,6 +433,7 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
             test: test.clone(),
             weight: cfg.model.dynamics_weight,
             meta,
+            dynamics_vars,
         };
         let ctx = RunContext {
             seed: mseed,

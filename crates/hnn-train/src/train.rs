@@ -546,7 +546,7 @@ fn save(
     info.step = step;
     info.seed = ctx.seed;
     // Sidecar first: a checkpoint never points at optimizer state older than its weights.
-    let (tensors, _) = opt.state();
+    let (tensors, _) = opt.state()?;
     let resume = ResumeInfo {
         step,
         rng_word_pos: rng.get_word_pos(),

@@ -166,7 +166,7 @@ fn optimizer_state_holds_no_autograd_graph() {
         let loss = state.model.time_derivatives(&z).unwrap().sqr().unwrap().mean_all().unwrap();
         opt.step(&Gradients::backward(&loss).unwrap().1, 1e-3, 1.0).unwrap();
     }
-    let (moments, steps) = opt.state();
+    let (moments, steps) = opt.state().unwrap();
     assert_eq!(steps, 3);
     assert!(!moments.is_empty());
     for (name, t) in moments {
