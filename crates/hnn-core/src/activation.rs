@@ -97,6 +97,52 @@ impl Activation {
             }
         })
     }
+
+    /// (σ(u), σ'(u), σ''(u)): what a hand-written backward through ∇H needs (see
+    /// [`explicit`](crate::explicit)).
+    pub fn apply_with_two_derivatives(self, u: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+        Ok(match self {
+            Activation::Tanh => {
+                let s = crate::fast_tanh::tanh(u)?;
+                let ds = (1.0 - s.sqr()?)?;
+                let dds = ((&s * &ds)? * -2.0)?;
+                (s, ds, dds)
+            }
+            Activation::Softplus => {
+                let sig = sigmoid(u)?;
+                let dds = (&sig * (1.0 - &sig)?)?;
+                (softplus(u)?, sig, dds)
+            }
+            Activation::Sin => {
+                let s = u.sin()?;
+                let dds = s.neg()?;
+                (s, u.cos()?, dds)
+            }
+            Activation::Silu => {
+                // a = u·s; a' = s + a(1 − s); a'' = s(1 − s)(2 + u(1 − 2s)).
+                let s = sigmoid(u)?;
+                let a = (u * &s)?;
+                let one_minus = (1.0 - &s)?;
+                let ds = (&s + (&a * &one_minus)?)?;
+                let dds = ((&s * &one_minus)? * (u * s.affine(-2.0, 1.0)?)?.affine(1.0, 2.0)?)?;
+                (a, ds, dds)
+            }
+            Activation::Gelu => {
+                // a = uΦ; a' = Φ + uφ; a'' = φ(2 − u²).
+                let cdf = gaussian_cdf(u)?;
+                let pdf = (u.sqr()? * -0.5)?.exp()?.affine(1.0 / (2.0 * std::f64::consts::PI).sqrt(), 0.0)?;
+                let a = (u * &cdf)?;
+                let ds = (&cdf + (u * &pdf)?)?;
+                let dds = (&pdf * u.sqr()?.affine(-1.0, 2.0)?)?;
+                (a, ds, dds)
+            }
+            Activation::Relu => {
+                let (a, ds) = self.apply_with_derivative(u)?;
+                let dds = a.zeros_like()?;
+                (a, ds, dds)
+            }
+        })
+    }
 }
 
 /// sigmoid(u) = (1 + tanh(u/2))/2: stable for large |u| and differentiable by candle.

@@ -10,7 +10,8 @@
 //! - [`mlp`]: an MLP that returns ∂output/∂input with plain tensor ops (the second-derivative
 //!   route candle needs).
 //! - [`fused`]: CPU kernels that compute a gradient-matching loss and all its parameter
-//!   gradients in one pass, without an autograd graph (the fast training path).
+//!   gradients in one pass, without an autograd graph (the fast training path);
+//!   [`explicit`]: the same backward in tensor ops, for the GPU.
 //! - [`models`]: [`NeuralHamiltonian`], [`SeparableHamiltonian`], [`Baseline`].
 //! - [`init`]: seeded orthogonal initialisation of a model's variables.
 //! - [`integrators`]: symplectic Euler, leapfrog, Yoshida 4, implicit midpoint, Tao, Euler, RK4,
@@ -19,6 +20,7 @@
 
 pub mod activation;
 pub mod error;
+pub mod explicit;
 pub mod fast_tanh;
 pub mod fused;
 pub mod hamiltonian;

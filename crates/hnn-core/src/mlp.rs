@@ -9,6 +9,7 @@
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};
+use crate::explicit;
 use crate::fused::{self, FieldForm, LossGradients, MlpView, Real};
 use candle_core::{DType, Tensor, WithDType};
 use candle_nn::VarBuilder;
@@ -56,7 +57,8 @@ struct Affine {
 
 impl Affine {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.matmul(&self.weight.t()?)?;
+        // CUDA's matmul needs a dense row layout (a narrowed q or p is strided); a no-op if dense.
+        let y = x.contiguous()?.matmul(&self.weight.t()?)?;
         Ok(match &self.bias {
             Some(b) => y.broadcast_add(b)?,
             None => y,
@@ -199,9 +201,10 @@ impl Mlp {
     }
 
     /// The gradient-matching loss of the field this network defines (`form`) on states `z`
-    /// against `target`, with every parameter's gradient, through the fused CPU kernel of
-    /// [`fused`]. `None` off the CPU, for dtypes other than f32/f64, or when the weights' dtype
-    /// differs from the data's.
+    /// against `target`, with every parameter's gradient, without an autograd graph: on the CPU
+    /// through the fused kernel of [`fused`], elsewhere (GPU) through the hand-written backward
+    /// in tensor ops of [`explicit`](crate::explicit). `None` for dtypes other than f32/f64 or
+    /// when the weights' dtype differs from the data's (then use autograd).
     pub fn fused_gradient_matching(
         &self,
         form: FieldForm,
@@ -227,14 +230,25 @@ impl Mlp {
             )));
         }
         let same_dtype = self.layers.iter().all(|l| l.weight.dtype() == z.dtype()) && target.dtype() == z.dtype();
-        if !z.device().is_cpu() || !same_dtype {
+        if !same_dtype || !matches!(z.dtype(), DType::F32 | DType::F64) {
             return Ok(None);
+        }
+        if !z.device().is_cpu() {
+            return self.explicit_gradient_matching(form, z, target).map(Some);
         }
         match z.dtype() {
             DType::F32 => self.fused::<f32>(form, z, target).map(Some),
             DType::F64 => self.fused::<f64>(form, z, target).map(Some),
             _ => Ok(None),
         }
+    }
+
+    /// [`fused_gradient_matching`](Self::fused_gradient_matching) through the tensor-op backward
+    /// of [`explicit`] on any device (what the GPU uses; on the CPU the fused kernel is faster).
+    pub fn explicit_gradient_matching(&self, form: FieldForm, z: &Tensor, target: &Tensor) -> Result<LossGradients> {
+        let layers: Vec<explicit::Layer<'_>> =
+            self.layers.iter().map(|l| explicit::Layer { weight: &l.weight, bias: l.bias.as_ref() }).collect();
+        explicit::gradient_matching(form, &layers, self.activation, z, target)
     }
 
     fn fused<T: Real + WithDType>(&self, form: FieldForm, z: &Tensor, target: &Tensor) -> Result<LossGradients> {

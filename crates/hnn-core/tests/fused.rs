@@ -4,6 +4,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
+use hnn_core::fused::FieldForm;
 use hnn_core::init::orthogonal_init;
 use hnn_core::{Activation, Baseline, LossGradients, NeuralHamiltonian, VectorField};
 
@@ -31,7 +32,13 @@ fn model(kind: Kind, dof: usize, hidden: &[usize], act: Activation, dtype: DType
         Kind::Hnn => Box::new(NeuralHamiltonian::new(dof, hidden, act, vb).unwrap()),
         Kind::Baseline => Box::new(Baseline::new(dof, hidden, act, vb).unwrap()),
     };
-    orthogonal_init(&varmap, 7).unwrap();
+    init(&varmap);
+    (varmap, field)
+}
+
+/// Orthogonal weights and non-zero biases, so bias gradients are exercised at a generic point.
+fn init(varmap: &VarMap) {
+    orthogonal_init(varmap, 7).unwrap();
     // Non-zero biases, so their gradients are exercised at a generic point.
     for (name, var) in varmap.data().lock().unwrap().iter() {
         if name.ends_with("bias") {
@@ -39,7 +46,6 @@ fn model(kind: Kind, dof: usize, hidden: &[usize], act: Activation, dtype: DType
             var.set(&b).unwrap();
         }
     }
-    (varmap, field)
 }
 
 /// Loss and gradients by candle's autograd: one entry per parameter, then ∂/∂z and ∂/∂target.
@@ -202,6 +208,63 @@ fn inference_kernel_matches_the_tensor_path() {
                         let (e1, e2) = (flat(&h1.energy(&z).unwrap()), flat(&h2.energy(&z).unwrap()));
                         let err = worst_relative(&[e2], &[e1]);
                         assert!(err < tol, "{dtype:?} {act} {hidden:?}: energy {err:e}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Loss and gradients (parameters in order, then ∂/∂z and ∂/∂target) as host vectors.
+fn unpack(l: LossGradients) -> (f64, Vec<Tensor>, Vec<Vec<f64>>) {
+    let params = l.grads.iter().map(|(p, _)| p.clone()).collect();
+    let mut g: Vec<Vec<f64>> = l.grads.iter().map(|(_, g)| flat(g)).collect();
+    g.push(flat(&l.input));
+    g.push(flat(&l.target));
+    (l.loss, params, g)
+}
+
+#[test]
+fn explicit_tensor_backward_matches_autograd_and_the_fused_kernel() {
+    // The GPU's route, run here on the CPU: same math as the fused kernel, in tensor ops.
+    for dtype in [DType::F64, DType::F32] {
+        for kind in [Kind::Hnn, Kind::Baseline] {
+            for act in Activation::ALL {
+                if matches!(kind, Kind::Hnn) && act == Activation::Relu {
+                    continue;
+                }
+                for hidden in [&[][..], &[9], &[8, 6], &[5, 7, 4]] {
+                    for dof in [1, 2] {
+                        let varmap = VarMap::new();
+                        let vb = VarBuilder::from_varmap(&varmap, dtype, &Device::Cpu);
+                        let (z, t) = data(37, 2 * dof, dtype, 3);
+                        let (field, explicit): (Box<dyn VectorField>, LossGradients) = match kind {
+                            Kind::Hnn => {
+                                let h = NeuralHamiltonian::new(dof, hidden, act, vb).unwrap();
+                                init(&varmap);
+                                let e = h.mlp().explicit_gradient_matching(FieldForm::Hamiltonian, &z, &t).unwrap();
+                                (Box::new(h), e)
+                            }
+                            Kind::Baseline => {
+                                let b = Baseline::new(dof, hidden, act, vb).unwrap();
+                                init(&varmap);
+                                let e = b.mlp().explicit_gradient_matching(FieldForm::Direct, &z, &t).unwrap();
+                                (Box::new(b), e)
+                            }
+                        };
+                        let (loss, params, grads) = unpack(explicit);
+                        let (reference, auto) = autograd(field.as_ref(), &z, &t, &params);
+                        let (_, _, fused) = unpack(field.fused_gradient_matching(&z, &t).unwrap().unwrap());
+                        let (dl, dg, df) = (
+                            (loss - reference).abs() / reference,
+                            worst_relative(&grads, &auto),
+                            worst_relative(&grads, &fused),
+                        );
+                        let tol = if dtype == DType::F64 { 1e-10 } else { 1e-4 };
+                        assert!(
+                            dl < tol && dg < tol && df < tol,
+                            "{dtype:?} {kind:?} {act} {hidden:?} dof {dof}: loss {dl:e}, vs autograd {dg:e}, vs fused {df:e}"
+                        );
                     }
                 }
             }

@@ -28,6 +28,11 @@ impl Baseline {
     pub fn degrees_of_freedom(&self) -> usize {
         self.dof
     }
+
+    /// The underlying network (2n → 2n).
+    pub fn mlp(&self) -> &Mlp {
+        &self.mlp
+    }
 }
 
 impl VectorField for Baseline {

@@ -1,0 +1,147 @@
+//! The gradient-matching loss and all its parameter gradients with a hand-written backward in
+//! plain tensor ops: the math of [`fused`](crate::fused), on any device (the GPU path).
+//!
+//! candle's autograd through the explicit ∇H works, but it records every elementwise op, keeps
+//! their inputs, and reduces broadcasts with column sums that are slow on CUDA. Written out by
+//! hand the step needs the forward (keeping σ, σ′, σ″), the VJP for ∇H, the reverse of the VJP,
+//! and the reverse of the forward: ten matrix products for a two-hidden-layer HNN and about
+//! twenty elementwise ops, with bias gradients as products with a row of ones (cuBLAS).
+
+use crate::activation::Activation;
+use crate::error::Result;
+use crate::fused::{FieldForm, LossGradients};
+use candle_core::Tensor;
+
+/// One affine layer of an MLP: weight `[out, in]`, optional bias `[out]`.
+pub struct Layer<'a> {
+    /// The weight.
+    pub weight: &'a Tensor,
+    /// The bias.
+    pub bias: Option<&'a Tensor>,
+}
+
+/// Loss mean((field(z) − target)²) of the MLP `layers` read as `form`, with ∂loss/∂ each
+/// parameter, ∂loss/∂z and ∂loss/∂target. The last layer has no bias.
+pub fn gradient_matching(
+    form: FieldForm,
+    layers: &[Layer<'_>],
+    activation: Activation,
+    z: &Tensor,
+    target: &Tensor,
+) -> Result<LossGradients> {
+    let z = z.contiguous()?;
+    let (rows, dim) = z.dims2()?;
+    let (last, hidden) = layers.split_last().expect("an MLP has at least one layer");
+    let ones = Tensor::ones((1, rows), z.dtype(), z.device())?;
+    // Σ over rows as a [1, rows] × [rows, w] product.
+    let column_sums = |x: &Tensor| -> Result<Tensor> { Ok(ones.matmul(x)?.squeeze(0)?) };
+
+    // Forward: act[k] is the input of hidden layer k (act[0] = z); d1, d2 = σ′, σ″ at its output.
+    let mut act = vec![z.clone()];
+    let (mut d1, mut d2) = (vec![], vec![]);
+    for layer in hidden {
+        let mut u = act.last().expect("input").matmul(&layer.weight.t()?)?;
+        if let Some(b) = layer.bias {
+            u = u.broadcast_add(b)?;
+        }
+        let (a, s1, s2) = activation.apply_with_two_derivatives(&u)?;
+        act.push(a);
+        d1.push(s1);
+        d2.push(s2);
+    }
+    let top = act.last().expect("input");
+    let scale = 2.0 / (rows * dim) as f64;
+    let mut weight_grads: Vec<Tensor> = Vec::with_capacity(layers.len());
+    let mut bias_grads: Vec<Tensor> = Vec::with_capacity(hidden.len());
+    let (loss, field_bar) = match form {
+        FieldForm::Direct => {
+            let field = top.matmul(&last.weight.t()?)?;
+            let residual = (field - target)?;
+            let loss = residual.sqr()?.mean_all()?;
+            (loss, (residual * scale)?)
+        }
+        FieldForm::Hamiltonian => {
+            // VJP: δ_h = w_out ⊙ σ′(u_h); δ_{k−1} = (δ_k W_k) ⊙ σ′(u_{k−1}); ∇H = δ₀ W₀.
+            // g[k + 1] multiplies σ′(u_k) (g[h] = w_out, a [1, h] row); g[0] = ∇H.
+            let mut g = vec![last.weight.clone(); hidden.len() + 1];
+            let mut delta = vec![last.weight.clone(); hidden.len()];
+            for k in (0..hidden.len()).rev() {
+                delta[k] = d1[k].broadcast_mul(&g[k + 1])?;
+                g[k] = delta[k].matmul(hidden[k].weight)?;
+            }
+            let grad_h =
+                if hidden.is_empty() { last.weight.broadcast_as((rows, dim))?.contiguous()? } else { g[0].clone() };
+            let half = dim / 2;
+            let field = Tensor::cat(&[grad_h.narrow(1, half, half)?, grad_h.narrow(1, 0, half)?.neg()?], 1)?;
+            let residual = (field - target)?;
+            let loss = residual.sqr()?.mean_all()?;
+            let r = (residual * scale)?;
+            // ḡ₀ = Jᵀ r = (−r_p, r_q).
+            let mut gbar = Tensor::cat(&[r.narrow(1, half, half)?.neg()?, r.narrow(1, 0, half)?], 1)?;
+            let target_bar = r.neg()?;
+            if hidden.is_empty() {
+                // ∇H is the output row itself: the loss does not depend on z.
+                let out_grad = column_sums(&gbar)?.unsqueeze(0)?;
+                return finish(loss, vec![(last.weight, out_grad)], z.zeros_like()?, target_bar);
+            }
+            // Reverse of the VJP, from the input up; ū_k collects the σ″ terms.
+            let mut ubar: Vec<Tensor> = Vec::with_capacity(hidden.len());
+            let mut vjp_weight_grads = Vec::with_capacity(hidden.len());
+            for (k, layer) in hidden.iter().enumerate() {
+                // g_k = δ_k W_k: ∂/∂W_k += δ_kᵀ ḡ_k; δ̄_k = ḡ_k W_kᵀ.
+                vjp_weight_grads.push(delta[k].t()?.matmul(&gbar)?);
+                let dbar = gbar.matmul(&layer.weight.t()?)?;
+                // δ_k = g_{k+1} ⊙ σ′(u_k).
+                ubar.push((dbar.broadcast_mul(&g[k + 1])? * &d2[k])?);
+                gbar = (dbar * &d1[k])?;
+            }
+            // At the top ḡ is ∂loss/∂g_h, and g_h is w_out broadcast over the rows.
+            let out_grad = column_sums(&gbar)?.unsqueeze(0)?;
+            // Reverse of the forward: ū_{k−1} += (ū_k W_k) ⊙ σ′(u_{k−1}).
+            let mut input = None;
+            for k in (0..hidden.len()).rev() {
+                let u = &ubar[k];
+                weight_grads.push((&vjp_weight_grads[k] + u.t()?.matmul(&act[k])?)?);
+                bias_grads.push(column_sums(u)?);
+                let back = u.matmul(hidden[k].weight)?;
+                if k > 0 {
+                    ubar[k - 1] = (&ubar[k - 1] + (back * &d1[k - 1])?)?;
+                } else {
+                    input = Some(back);
+                }
+            }
+            weight_grads.reverse();
+            bias_grads.reverse();
+            let mut grads = Vec::with_capacity(layers.len() * 2);
+            for ((layer, w), b) in hidden.iter().zip(weight_grads).zip(bias_grads) {
+                grads.push((layer.weight, w));
+                if let Some(bias) = layer.bias {
+                    grads.push((bias, b));
+                }
+            }
+            grads.push((last.weight, out_grad));
+            return finish(loss, grads, input.expect("at least one hidden layer"), target_bar);
+        }
+    };
+    // Direct field: plain backprop from ȳ = scale·(y − target).
+    let target_bar = field_bar.neg()?;
+    let mut grads = vec![(last.weight, field_bar.t()?.matmul(top)?)];
+    let mut abar = field_bar.matmul(last.weight)?;
+    for k in (0..hidden.len()).rev() {
+        let u = (abar * &d1[k])?;
+        let layer = &hidden[k];
+        if let Some(bias) = layer.bias {
+            grads.push((bias, column_sums(&u)?));
+        }
+        grads.push((layer.weight, u.t()?.matmul(&act[k])?));
+        abar = u.matmul(layer.weight)?;
+    }
+    grads.reverse();
+    finish(loss, grads, abar, target_bar)
+}
+
+fn finish(loss: Tensor, grads: Vec<(&Tensor, Tensor)>, input: Tensor, target: Tensor) -> Result<LossGradients> {
+    let loss = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+    let grads = grads.into_iter().map(|(p, g)| (p.clone(), g)).collect();
+    Ok(LossGradients { loss, grads, input, target })
+}
