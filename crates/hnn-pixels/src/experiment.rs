@@ -303,7 +303,8 @@ fn evaluate(
     let s_train = train.2.to_dtype(DType::F64)?.to_vec2::<f64>()?;
     let a = fit_linear_map(&z_train, &s_train);
     // Roll out from the first pair of each held-out trajectory.
-    let x0 = eval.pairs(0, e)?.narrow(1, 0, 1)?.squeeze(1)?.to_device(device)?;
+    let dtype = train.0.dtype();
+    let x0 = eval.pairs(0, e)?.narrow(1, 0, 1)?.squeeze(1)?.to_dtype(dtype)?.to_device(device)?;
     let z0 = model.ae.encode(&x0)?.detach();
     let times: Vec<f64> = (0..=steps).map(|t| t as f64).collect();
     let solver = Solver::Fixed { integrator: cfg.eval.method.parse::<IntegratorKind>()?.build(), dt: cfg.eval.dt };
@@ -362,7 +363,7 @@ fn evaluate(
     let frames = vec![(0..=steps).map(|t| decoded[t][0].clone()).collect()];
     // The encoded true pairs of the first few trajectories, for the phase portrait.
     let shown = e.min(3);
-    let pairs = eval.pairs(0, shown)?.to_device(device)?; // [shown, steps + 1, 2·px]
+    let pairs = eval.pairs(0, shown)?.to_dtype(dtype)?.to_device(device)?; // [shown, steps + 1, 2·px]
     let encoded = model.ae.encode(&pairs.reshape((shown * (steps + 1), 2 * px))?)?;
     let encoded = encoded.reshape((shown, steps + 1, 2))?.to_dtype(DType::F64)?.to_device(&Device::Cpu)?;
     let encoded =
