@@ -58,7 +58,9 @@ pub fn select_device(choice: DeviceChoice) -> Result<Device> {
                     "CUDA requested but this build has no CUDA support: rebuild with `--features cuda`".into(),
                 ));
             }
-            Device::new_cuda(0).map_err(|e| Error::Device(format!("cannot open CUDA device 0: {e}")))
+            let device = Device::new_cuda(0).map_err(|e| Error::Device(format!("cannot open CUDA device 0: {e}")))?;
+            keep_pool_memory(&device)?;
+            Ok(device)
         }
         DeviceChoice::Metal => {
             if !candle_core::utils::metal_is_available() {
@@ -71,6 +73,7 @@ pub fn select_device(choice: DeviceChoice) -> Result<Device> {
         DeviceChoice::Auto => {
             if candle_core::utils::cuda_is_available() {
                 if let Ok(d) = Device::new_cuda(0) {
+                    keep_pool_memory(&d)?;
                     return Ok(d);
                 }
             }
@@ -82,6 +85,37 @@ pub fn select_device(choice: DeviceChoice) -> Result<Device> {
             Ok(Device::Cpu)
         }
     }
+}
+
+/// Makes a CUDA device keep the memory its tensors free, for training loops (a no-op elsewhere).
+///
+/// candle allocates with `cuMemAllocAsync` from the device's default memory pool, whose release
+/// threshold is 0: at every synchronization (each training step reads its loss) the pool returns
+/// all freed memory to the driver, and the next step maps it again. With the threshold at its
+/// maximum the pool keeps what it has, as PyTorch's caching allocator does. [`select_device`]
+/// calls this; call it on a CUDA device made with `Device::new_cuda`.
+pub fn keep_pool_memory(device: &Device) -> Result<()> {
+    #[cfg(feature = "cuda")]
+    if let Device::Cuda(cuda) = device {
+        use candle_core::cuda_backend::cudarc::driver::{result, sys};
+        let stream = cuda.cuda_stream();
+        let fail = |e| Error::Device(format!("cannot set the CUDA memory pool's release threshold: {e:?}"));
+        let mut threshold = u64::MAX;
+        // SAFETY: the pool is the default pool of the stream's own device, and
+        // CU_MEMPOOL_ATTR_RELEASE_THRESHOLD takes a u64 (CUDA driver API).
+        unsafe {
+            let pool = result::device::get_default_mem_pool(stream.context().cu_device()).map_err(fail)?;
+            result::mem_pool::set_attribute(
+                pool,
+                sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+                (&mut threshold as *mut u64).cast(),
+            )
+            .map_err(fail)?;
+        }
+    }
+    #[cfg(not(feature = "cuda"))]
+    let _ = device;
+    Ok(())
 }
 
 /// Checks that the device supports the precision (Metal has no f64).
