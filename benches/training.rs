@@ -23,7 +23,7 @@ const HIDDEN: [usize; 2] = [200, 200];
 
 fn device() -> Device {
     if cfg!(feature = "cuda") {
-        Device::new_cuda(0).expect("CUDA device 0")
+        hnn::train::device::select_device(hnn::train::device::DeviceChoice::Cuda).expect("CUDA device 0")
     } else {
         Device::Cpu
     }
@@ -59,9 +59,12 @@ fn named(varmap: &VarMap) -> Vec<(String, candle_core::Var)> {
     v
 }
 
-/// Runs `f` in the same thread budget the trainer gives this batch.
+/// Runs `f` in the same thread budget the trainer gives this batch, and waits for the device to
+/// finish (GPU kernels run asynchronously: without the wait a GPU bench would time the launches).
 fn sized<R: Send>(dev: &Device, batch: usize, f: impl FnOnce() -> R + Send) -> R {
-    hnn::train::threads::run_sized(dev, batch, HIDDEN[0], f)
+    let out = hnn::train::threads::run_sized(dev, batch, HIDDEN[0], f);
+    dev.synchronize().unwrap();
+    out
 }
 
 fn forward_grad(c: &mut Criterion) {
@@ -95,13 +98,15 @@ fn gradient_step(c: &mut Criterion) {
             group.throughput(Throughput::Elements(batch as u64));
             group.sample_size(if batch >= 65536 { 10 } else { 30 });
             let name = format!("{dtype:?}").to_lowercase();
-            // The training path: the fused kernel where there is one (CPU), with the batch spread
-            // over the threads by the kernel itself.
+            // The training path, without autograd: the fused kernel on the CPU (which spreads the
+            // batch over the threads itself), the tensor-op backward of `explicit` on a GPU.
+            let route = if dev.is_cpu() { "fused" } else { "explicit" };
             if VectorField::fused_gradient_matching(&h, &z, &target).unwrap().is_some() {
-                group.bench_function(BenchmarkId::new(format!("fused_{name}"), batch), |b| {
+                group.bench_function(BenchmarkId::new(format!("{route}_{name}"), batch), |b| {
                     b.iter(|| {
                         let fused = VectorField::fused_gradient_matching(&h, &z, &target).unwrap().unwrap();
                         opt.step(&Gradients::fused(fused).1, 1e-3, 1.0).unwrap();
+                        dev.synchronize().unwrap();
                     })
                 });
             }
@@ -168,5 +173,45 @@ fn rollout(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, forward_grad, gradient_step, trajectory_step, rollout);
+/// The tensor ops a GPU training step is made of, one by one, at [65 536, 200] f32 (GPU only:
+/// where the time of a step goes).
+fn primitives(c: &mut Criterion) {
+    setup();
+    let dev = device();
+    if dev.is_cpu() {
+        return;
+    }
+    let mut group = c.benchmark_group("primitives_65536x200");
+    group.sample_size(20);
+    let (rows, width) = (65536, HIDDEN[0]);
+    let x = states(rows, width, DType::F32, &dev);
+    let y = states(rows, width, DType::F32, &dev);
+    let w = states(width, width, DType::F32, &dev);
+    let row = states(1, width, DType::F32, &dev);
+    let ones = Tensor::ones((1, rows), DType::F32, &dev).unwrap();
+    let mut time = |name: &str, f: &dyn Fn() -> Tensor| {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let out = f();
+                dev.synchronize().unwrap();
+                out
+            })
+        });
+    };
+    time("matmul_x_wt", &|| x.matmul(&w.t().unwrap()).unwrap());
+    time("matmul_x_w", &|| x.matmul(&w).unwrap());
+    time("matmul_xt_y", &|| x.t().unwrap().matmul(&y).unwrap());
+    time("column_sums_by_matmul", &|| ones.matmul(&x).unwrap());
+    time("sum_keepdim_0", &|| x.sum_keepdim(0).unwrap());
+    time("tanh", &|| x.tanh().unwrap());
+    time("mul", &|| (&x * &y).unwrap());
+    time("broadcast_mul_row", &|| x.broadcast_mul(&row).unwrap());
+    time("broadcast_add_row", &|| x.broadcast_add(&row).unwrap());
+    time("affine", &|| x.affine(-2.0, 1.0).unwrap());
+    time("sqr", &|| x.sqr().unwrap());
+    time("zeros_like", &|| x.zeros_like().unwrap());
+    group.finish();
+}
+
+criterion_group!(benches, forward_grad, gradient_step, trajectory_step, rollout, primitives);
 criterion_main!(benches);
