@@ -5,11 +5,14 @@
 //! their inputs, and reduces broadcasts with column sums that are slow on CUDA. Written out by
 //! hand the step needs the forward (keeping σ, σ′, σ″), the VJP for ∇H, the reverse of the VJP,
 //! and the reverse of the forward: ten matrix products for a two-hidden-layer HNN and about
-//! twenty elementwise ops, with bias gradients as products with a row of ones (cuBLAS).
+//! twenty elementwise ops, with bias gradients as products with a row of ones (cuBLAS). On CUDA,
+//! tanh layers do their elementwise work in fused kernels instead ([`cuda_kernels`](crate::cuda_kernels)).
 
 use crate::activation::Activation;
 use crate::error::Result;
 use crate::fused::{FieldForm, LossGradients};
+#[cfg(feature = "cuda")]
+use candle_core::DType;
 use candle_core::Tensor;
 
 /// One affine layer of an MLP: weight `[out, in]`, optional bias `[out]`.
@@ -36,18 +39,14 @@ pub fn gradient_matching(
     // Σ over rows as a [1, rows] × [rows, w] product.
     let column_sums = |x: &Tensor| -> Result<Tensor> { Ok(ones.matmul(x)?.squeeze(0)?) };
 
-    // Forward: act[k] is the input of hidden layer k (act[0] = z); d1, d2 = σ′, σ″ at its output.
+    // Forward: act[k] is the input of hidden layer k (act[0] = z); slopes[k] its σ′ and σ″.
     let mut act = vec![z.clone()];
-    let (mut d1, mut d2) = (vec![], vec![]);
+    let mut slopes = vec![];
     for layer in hidden {
-        let mut u = act.last().expect("input").matmul(&layer.weight.t()?)?;
-        if let Some(b) = layer.bias {
-            u = u.broadcast_add(b)?;
-        }
-        let (a, s1, s2) = activation.apply_with_two_derivatives(&u)?;
+        let u = act.last().expect("input").matmul(&layer.weight.t()?)?;
+        let (a, s) = Slopes::activate(activation, &u, layer.bias)?;
         act.push(a);
-        d1.push(s1);
-        d2.push(s2);
+        slopes.push(s);
     }
     let top = act.last().expect("input");
     let scale = 2.0 / (rows * dim) as f64;
@@ -66,7 +65,7 @@ pub fn gradient_matching(
             let mut g = vec![last.weight.clone(); hidden.len() + 1];
             let mut delta = vec![last.weight.clone(); hidden.len()];
             for k in (0..hidden.len()).rev() {
-                delta[k] = d1[k].broadcast_mul(&g[k + 1])?;
+                delta[k] = slopes[k].scale(&g[k + 1])?;
                 g[k] = delta[k].matmul(hidden[k].weight)?;
             }
             let grad_h =
@@ -91,9 +90,10 @@ pub fn gradient_matching(
                 // g_k = δ_k W_k: ∂/∂W_k += δ_kᵀ ḡ_k; δ̄_k = ḡ_k W_kᵀ.
                 vjp_weight_grads.push(delta[k].t()?.matmul(&gbar)?);
                 let dbar = gbar.matmul(&layer.weight.t()?)?;
-                // δ_k = g_{k+1} ⊙ σ′(u_k).
-                ubar.push((dbar.broadcast_mul(&g[k + 1])? * &d2[k])?);
-                gbar = (dbar * &d1[k])?;
+                // δ_k = g_{k+1} ⊙ σ′(u_k): ū_k = δ̄_k ⊙ g_{k+1} ⊙ σ″(u_k), ḡ_{k+1} = δ̄_k ⊙ σ′(u_k).
+                let (u, next) = slopes[k].vjp_reverse(&dbar, &g[k + 1])?;
+                ubar.push(u);
+                gbar = next;
             }
             // At the top ḡ is ∂loss/∂g_h, and g_h is w_out broadcast over the rows.
             let out_grad = column_sums(&gbar)?.unsqueeze(0)?;
@@ -105,7 +105,7 @@ pub fn gradient_matching(
                 bias_grads.push(column_sums(u)?);
                 let back = u.matmul(hidden[k].weight)?;
                 if k > 0 {
-                    ubar[k - 1] = (&ubar[k - 1] + (back * &d1[k - 1])?)?;
+                    ubar[k - 1] = slopes[k - 1].add_product(&ubar[k - 1], &back)?;
                 } else {
                     input = Some(back);
                 }
@@ -128,7 +128,7 @@ pub fn gradient_matching(
     let mut grads = vec![(last.weight, field_bar.t()?.matmul(top)?)];
     let mut abar = field_bar.matmul(last.weight)?;
     for k in (0..hidden.len()).rev() {
-        let u = (abar * &d1[k])?;
+        let u = slopes[k].scale(&abar)?;
         let layer = &hidden[k];
         if let Some(bias) = layer.bias {
             grads.push((bias, column_sums(&u)?));
@@ -144,4 +144,60 @@ fn finish(loss: Tensor, grads: Vec<(&Tensor, Tensor)>, input: Tensor, target: Te
     let loss = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
     let grads = grads.into_iter().map(|(p, g)| (p.clone(), g)).collect();
     Ok(LossGradients { loss, grads, input, target })
+}
+
+/// σ′ and σ″ of one hidden layer at its pre-activations.
+enum Slopes {
+    /// As tensors, from [`Activation::apply_with_two_derivatives`].
+    Tensors { d1: Tensor, d2: Tensor },
+    /// Packed `[s; σ′]` from the fused CUDA tanh kernel (σ″ = −2sσ′ recomputed).
+    #[cfg(feature = "cuda")]
+    Packed(Tensor),
+}
+
+impl Slopes {
+    /// a = σ(u + b) and the slopes there.
+    fn activate(activation: Activation, u: &Tensor, bias: Option<&Tensor>) -> Result<(Tensor, Slopes)> {
+        #[cfg(feature = "cuda")]
+        if u.device().is_cuda() && activation == Activation::Tanh && matches!(u.dtype(), DType::F32 | DType::F64) {
+            let sd = crate::cuda_kernels::tanh_forward(u, bias)?;
+            return Ok((sd.get(0)?, Slopes::Packed(sd)));
+        }
+        let u = match bias {
+            Some(b) => u.broadcast_add(b)?,
+            None => u.clone(),
+        };
+        let (a, d1, d2) = activation.apply_with_two_derivatives(&u)?;
+        Ok((a, Slopes::Tensors { d1, d2 }))
+    }
+
+    /// σ′ ⊙ g, for g `[1, w]` (broadcast over rows) or `[rows, w]`.
+    fn scale(&self, g: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Slopes::Tensors { d1, .. } => d1.broadcast_mul(g)?,
+            #[cfg(feature = "cuda")]
+            Slopes::Packed(sd) => crate::cuda_kernels::scale(sd, g)?,
+        })
+    }
+
+    /// For δ = g ⊙ σ′: (δ̄ ⊙ g ⊙ σ″, δ̄ ⊙ σ′).
+    fn vjp_reverse(&self, dbar: &Tensor, g: &Tensor) -> Result<(Tensor, Tensor)> {
+        Ok(match self {
+            Slopes::Tensors { d1, d2 } => ((dbar.broadcast_mul(g)? * d2)?, (dbar * d1)?),
+            #[cfg(feature = "cuda")]
+            Slopes::Packed(sd) => {
+                let out = crate::cuda_kernels::tanh_vjp_reverse(dbar, g, sd)?;
+                (out.get(0)?, out.get(1)?)
+            }
+        })
+    }
+
+    /// acc + back ⊙ σ′.
+    fn add_product(&self, acc: &Tensor, back: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Slopes::Tensors { d1, .. } => (acc + (back * d1)?)?,
+            #[cfg(feature = "cuda")]
+            Slopes::Packed(sd) => crate::cuda_kernels::add_product(acc, back, sd)?,
+        })
+    }
 }

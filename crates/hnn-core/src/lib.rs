@@ -11,7 +11,8 @@
 //!   route candle needs).
 //! - [`fused`]: CPU kernels that compute a gradient-matching loss and all its parameter
 //!   gradients in one pass, without an autograd graph (the fast training path);
-//!   [`explicit`]: the same backward in tensor ops, for the GPU.
+//!   [`explicit`]: the same backward in tensor ops, for the GPU; `cuda_kernels` (with the `cuda`
+//!   feature): its fused tanh kernels.
 //! - [`models`]: [`NeuralHamiltonian`], [`SeparableHamiltonian`], [`Baseline`].
 //! - [`init`]: seeded orthogonal initialisation of a model's variables.
 //! - [`integrators`]: symplectic Euler, leapfrog, Yoshida 4, implicit midpoint, Tao, Euler, RK4,
@@ -19,6 +20,8 @@
 //! - [`error`]: the error type.
 
 pub mod activation;
+#[cfg(feature = "cuda")]
+pub mod cuda_kernels;
 pub mod error;
 pub mod explicit;
 pub mod fast_tanh;
