@@ -45,13 +45,84 @@ fn tolerance(dtype: DType) -> f64 {
 /// The same model (same seed) on the CPU and on the GPU, the GPU copy read from a checkpoint
 /// written on the CPU.
 fn twin(kind: ModelKind, dof: usize, dtype: DType, dir: &Path) -> (ModelState, ModelState) {
-    let spec = ModelSpec { kind, dof, hidden: vec![64, 48], activation: "tanh".into() };
+    twin_with(ModelSpec { kind, dof, hidden: vec![64, 48], activation: "tanh".into() }, dtype, dir)
+}
+
+fn twin_with(spec: ModelSpec, dtype: DType, dir: &Path) -> (ModelState, ModelState) {
+    let kind = spec.kind;
     let cpu = ModelState::new(spec, dtype, &Device::Cpu, 5).unwrap();
-    let path = dir.join(format!("{kind:?}_{dtype:?}.safetensors"));
+    let path = dir.join(format!("{kind:?}_{dtype:?}_{}_{}.safetensors", cpu.spec.activation, cpu.spec.hidden.len()));
     checkpoint::save(&cpu, &TrainingInfo::default(), &path).unwrap();
     let (gpu, _) = checkpoint::load(&path, &cuda(), None, None).unwrap();
     assert!(gpu.device.is_cuda());
     (cpu, gpu)
+}
+
+#[test]
+fn the_training_gradients_match_the_cpu_kernel() {
+    // On the GPU, training takes its gradients from hnn_core::explicit (fused CUDA kernels for
+    // tanh, tensor ops otherwise); on the CPU from hnn_core::fused. Two implementations.
+    let dir = tempfile::tempdir().unwrap();
+    for dtype in [DType::F64, DType::F32] {
+        for activation in ["tanh", "softplus"] {
+            for hidden in [vec![64, 48], vec![32, 24, 16]] {
+                for kind in [ModelKind::Hnn, ModelKind::Baseline] {
+                    let spec = ModelSpec { kind, dof: 2, hidden: hidden.clone(), activation: activation.into() };
+                    let (cpu, gpu) = twin_with(spec, dtype, dir.path());
+                    let z = Tensor::randn(0f64, 1.0, (500, 4), &Device::Cpu).unwrap().to_dtype(dtype).unwrap();
+                    let t = Tensor::randn(0f64, 1.0, (500, 4), &Device::Cpu).unwrap().to_dtype(dtype).unwrap();
+                    let (zg, tg) = (z.to_device(&cuda()).unwrap(), t.to_device(&cuda()).unwrap());
+                    let c = cpu.model.fused_gradient_matching(&z, &t).unwrap().expect("the CPU kernel");
+                    let g = gpu.model.fused_gradient_matching(&zg, &tg).unwrap().expect("the explicit backward");
+                    let what = format!("{dtype:?} {activation} {hidden:?} {kind:?}");
+                    let tol = if dtype == DType::F64 { 1e-11 } else { 1e-4 };
+                    assert!((g.loss - c.loss).abs() <= tol * c.loss, "{what}: loss {} vs {}", g.loss, c.loss);
+                    assert_eq!(g.grads.len(), c.grads.len(), "{what}");
+                    for ((_, a), (_, b)) in g.grads.iter().zip(&c.grads) {
+                        assert!(a.device().is_cuda());
+                        let e = rel(a, b);
+                        assert!(e < tol, "{what}: a parameter gradient differs by {e:.2e}");
+                    }
+                    let (ei, et) = (rel(&g.input, &c.input), rel(&g.target, &c.target));
+                    assert!(ei < tol && et < tol, "{what}: ∂/∂z differs by {ei:.2e}, ∂/∂target by {et:.2e}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_fused_adam_kernel_matches_the_cpu_update() {
+    use hnn::train::optim::{Gradients, Optimizer, OptimizerKind};
+    let dir = tempfile::tempdir().unwrap();
+    for dtype in [DType::F64, DType::F32] {
+        for kind in [OptimizerKind::Adam, OptimizerKind::AdamW] {
+            let (cpu, gpu) = twin(ModelKind::Hnn, 2, dtype, dir.path());
+            let mut opts: Vec<Optimizer> =
+                [&cpu, &gpu].iter().map(|s| Optimizer::new(kind, s.named_vars(), 1e-2)).collect();
+            let z = Tensor::randn(0f64, 1.0, (300, 4), &Device::Cpu).unwrap().to_dtype(dtype).unwrap();
+            let t = Tensor::randn(0f64, 1.0, (300, 4), &Device::Cpu).unwrap().to_dtype(dtype).unwrap();
+            for step in 0..3 {
+                for (state, opt) in [&cpu, &gpu].iter().zip(opts.iter_mut()) {
+                    let dev = &state.device;
+                    let (z, t) = (z.to_device(dev).unwrap(), t.to_device(dev).unwrap());
+                    let loss =
+                        (state.model.time_derivatives(&z).unwrap() - t).unwrap().sqr().unwrap().mean_all().unwrap();
+                    opt.step(&Gradients::backward(&loss).unwrap().1, 1e-3, 0.5).unwrap();
+                }
+                let tol = if dtype == DType::F64 { 1e-12 } else { 1e-5 };
+                for ((name, a), (_, b)) in gpu.named_vars().iter().zip(cpu.named_vars().iter()) {
+                    let e = rel(a.as_tensor(), b.as_tensor());
+                    assert!(e < tol, "{dtype:?} {kind:?} step {step}: {name} differs by {e:.2e}");
+                }
+                let (sg, sc) = (opts[1].state().unwrap().0, opts[0].state().unwrap().0);
+                for ((name, a), (_, b)) in sg.iter().zip(&sc) {
+                    let e = rel(a, b);
+                    assert!(e < 1e3 * tol, "{dtype:?} {kind:?} step {step}: optimizer {name} differs by {e:.2e}");
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -175,9 +175,36 @@ impl Optimizer {
             match (var.device().is_cpu(), var.dtype()) {
                 (true, DType::F32) => self.update_cpu::<f32>(i, &var, g, h)?,
                 (true, DType::F64) => self.update_cpu::<f64>(i, &var, g, h)?,
+                #[cfg(feature = "cuda")]
+                (false, DType::F32 | DType::F64) if var.device().is_cuda() => self.update_cuda(i, &var, g, h)?,
                 _ => self.update_tensor(i, &var, g, h)?,
             }
         }
+        Ok(())
+    }
+
+    /// One variable's update in one fused CUDA kernel (f32/f64): `[θ′; m′; v′]` at once.
+    #[cfg(feature = "cuda")]
+    fn update_cuda(&mut self, i: usize, var: &Var, g: &Tensor, h: Hyper) -> Result<()> {
+        let theta = var.as_tensor();
+        let moments = match (&self.m[i], &self.v[i]) {
+            (Some(m), Some(v)) => Some(Tensor::stack(&[m.flatten_all()?, v.flatten_all()?], 0)?),
+            _ => None,
+        };
+        let update = hnn_core::cuda_kernels::AdamUpdate {
+            lr: h.lr,
+            betas: (self.beta1, self.beta2),
+            bias_corrections: (h.bias1, h.bias2),
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+            decoupled: self.kind == OptimizerKind::AdamW,
+            grad_scale: h.grad_scale,
+        };
+        let out = hnn_core::cuda_kernels::adam(theta, g, moments.as_ref(), update)?;
+        let shape = theta.shape();
+        var.set(&out.get(0)?.reshape(shape)?)?;
+        self.m[i] = Some(out.get(1)?.reshape(shape)?);
+        self.v[i] = Some(out.get(2)?.reshape(shape)?);
         Ok(())
     }
 
