@@ -52,12 +52,13 @@ impl Autoencoder {
 
     /// z = enc(x), `[batch, input] → [batch, latent]`.
     pub fn encode(&self, x: &Tensor) -> Result<Tensor> {
-        residual_mlp(&self.encoder, x)
+        // Dense rows: CUDA's matmul refuses strided inputs (a narrowed frame pair, say).
+        residual_mlp(&self.encoder, &x.contiguous()?)
     }
 
     /// x̂ = dec(z).
     pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
-        residual_mlp(&self.decoder, z)
+        residual_mlp(&self.decoder, &z.contiguous()?)
     }
 }
 
