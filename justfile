@@ -29,6 +29,14 @@ lint:
 check-cuda:
     scripts/check_cuda.sh
 
+# Build runnable CUDA binaries and pack them for a GPU machine without Rust (.cuda-pack/).
+build-cuda:
+    scripts/build_cuda.sh --pack
+
+# On the GPU machine: tests, experiments and the comparison with PyTorch/JAX.
+gpu-check *STEPS:
+    scripts/gpu_check.sh {{STEPS}}
+
 # Training and rollout speed against JAX and PyTorch on identical work.
 compare:
     python3 benches/compare.py --install --torch --rollouts --tasks spring two_body

@@ -66,7 +66,7 @@ if has compare; then
 fi
 if has bench; then
     timeout 500 "$B/benches/training" --bench --warm-up-time 1 --measurement-time 2 2>&1 \
-        | grep -E "^[a-z_]+/|time:" | tee "$LOG/bench.log" || status=1
+        | grep -E "^[a-z_0-9]+/|time:" | tee "$LOG/bench.log" || status=1
 fi
 if has primitives; then
     timeout 300 "$B/benches/training" --bench --warm-up-time 1 --measurement-time 2 primitives 2>&1 \
