@@ -11,7 +11,6 @@ use hnn::core::integrators::{DormandPrince, IntegratorKind};
 use hnn::core::{rollout, Hamiltonian, Solver, VectorField};
 use hnn::train::checkpoint::{self, TrainingInfo};
 use hnn::train::device::{select_device, DeviceChoice, Precision};
-use hnn::train::experiment::DataConfig;
 use hnn::train::train::{train, RunContext, TrainData};
 use hnn::train::{ExperimentConfig, Model, ModelKind, ModelSpec, ModelState, RunOptions};
 use std::path::{Path, PathBuf};
@@ -185,19 +184,8 @@ fn every_integrator_and_the_adaptive_solver_agree() {
 }
 
 fn smoke(name: &str, steps: usize) -> ExperimentConfig {
-    let mut cfg = ExperimentConfig::from_file(&repo().join(format!("experiments/{name}.toml"))).unwrap();
-    cfg.train.steps = steps;
-    cfg.train.eval_every = (steps / 2).max(1);
-    cfg.eval.starts = 3;
-    cfg.eval.t_end = cfg.eval.t_end.min(3.0);
-    cfg.eval.points = 30;
-    if let DataConfig::Generate { task } = &mut cfg.data {
-        task.trajectories = task.trajectories.min(25);
-    }
-    cfg.train.batch_size = cfg.train.batch_size.min(100);
-    cfg.model.hidden = vec![32, 32];
-    cfg.validate().unwrap();
-    cfg
+    let path = repo().join(format!("experiments/{name}.toml"));
+    ExperimentConfig::from_file(&path).unwrap().smoke(steps).unwrap()
 }
 
 /// Weights after `steps` of training on `device`, and the training curve.
@@ -263,16 +251,7 @@ fn experiments_run_end_to_end_on_the_gpu() {
 #[test]
 fn the_pixel_experiment_runs_on_the_gpu_and_follows_the_cpu() {
     let text = std::fs::read_to_string(repo().join("experiments/pixels.toml")).unwrap();
-    let mut cfg = hnn::pixels::experiment::PixelExperiment::from_toml(&text, "pixels.toml").unwrap();
-    cfg.data.trajectories = 10;
-    cfg.data.steps = 20;
-    cfg.model.autoencoder_hidden = 32;
-    cfg.model.dynamics_hidden = vec![16, 16];
-    cfg.train.steps = 20;
-    cfg.train.batch_size = 50;
-    cfg.train.eval_every = 10;
-    cfg.eval.trajectories = 2;
-    cfg.eval.rollout_steps = 30;
+    let cfg = hnn::pixels::experiment::PixelExperiment::from_toml(&text, "pixels.toml").unwrap().smoke(20).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let opts = |sub: &str, device| RunOptions { plots: true, ..options(&dir.path().join(sub), device) };
     let cpu = &hnn::pixels::experiment::run(&cfg, &opts("cpu", DeviceChoice::Cpu)).unwrap()[0];

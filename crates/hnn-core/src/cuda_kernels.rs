@@ -73,6 +73,28 @@ fn cpu_only(name: &str) -> candle_core::Error {
     candle_core::Error::Msg(format!("{name} is a CUDA kernel: the CPU uses hnn_core::fused"))
 }
 
+/// The CPU forward of a CUDA-only custom op (with 2 or 3 inputs): an error.
+macro_rules! no_cpu_fwd {
+    (2) => {
+        fn cpu_fwd(
+            &self,
+            _: &CpuStorage,
+            _: &Layout,
+            _: &CpuStorage,
+            _: &Layout,
+        ) -> candle_core::Result<(CpuStorage, Shape)> {
+            Err(cpu_only(self.name()))
+        }
+    };
+    (3) => {
+#[rustfmt::skip]
+        fn cpu_fwd(&self, _: &CpuStorage, _: &Layout, _: &CpuStorage, _: &Layout, _: &CpuStorage, _: &Layout)
+            -> candle_core::Result<(CpuStorage, Shape)> {
+            Err(cpu_only(self.name()))
+        }
+    };
+}
+
 /// The dense elements of a CUDA tensor's storage, as a view from its start offset.
 fn view<'a, T: Float>(s: &'a CudaStorage, l: &Layout, name: &str) -> candle_core::Result<CudaView<'a, T>> {
     match l.contiguous_offsets() {
@@ -124,15 +146,7 @@ impl CustomOp2 for TanhForward {
     fn name(&self) -> &'static str {
         "hnn-tanh-forward"
     }
-    fn cpu_fwd(
-        &self,
-        _: &CpuStorage,
-        _: &Layout,
-        _: &CpuStorage,
-        _: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        Err(cpu_only(self.name()))
-    }
+    no_cpu_fwd!(2);
     fn cuda_fwd(
         &self,
         u: &CudaStorage,
@@ -170,15 +184,7 @@ impl CustomOp2 for Scale {
     fn name(&self) -> &'static str {
         "hnn-scale"
     }
-    fn cpu_fwd(
-        &self,
-        _: &CpuStorage,
-        _: &Layout,
-        _: &CpuStorage,
-        _: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        Err(cpu_only(self.name()))
-    }
+    no_cpu_fwd!(2);
     fn cuda_fwd(
         &self,
         sd: &CudaStorage,
@@ -217,17 +223,7 @@ impl CustomOp3 for TanhVjpReverse {
     fn name(&self) -> &'static str {
         "hnn-tanh-vjp-reverse"
     }
-    fn cpu_fwd(
-        &self,
-        _: &CpuStorage,
-        _: &Layout,
-        _: &CpuStorage,
-        _: &Layout,
-        _: &CpuStorage,
-        _: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        Err(cpu_only(self.name()))
-    }
+    no_cpu_fwd!(3);
     fn cuda_fwd(
         &self,
         dbar: &CudaStorage,
@@ -271,17 +267,7 @@ impl CustomOp3 for AddProduct {
     fn name(&self) -> &'static str {
         "hnn-add-product"
     }
-    fn cpu_fwd(
-        &self,
-        _: &CpuStorage,
-        _: &Layout,
-        _: &CpuStorage,
-        _: &Layout,
-        _: &CpuStorage,
-        _: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        Err(cpu_only(self.name()))
-    }
+    no_cpu_fwd!(3);
     fn cuda_fwd(
         &self,
         acc: &CudaStorage,
@@ -356,17 +342,7 @@ impl CustomOp3 for Adam {
     fn name(&self) -> &'static str {
         "hnn-adam"
     }
-    fn cpu_fwd(
-        &self,
-        _: &CpuStorage,
-        _: &Layout,
-        _: &CpuStorage,
-        _: &Layout,
-        _: &CpuStorage,
-        _: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        Err(cpu_only(self.name()))
-    }
+    no_cpu_fwd!(3);
     fn cuda_fwd(
         &self,
         theta: &CudaStorage,

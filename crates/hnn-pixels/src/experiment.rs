@@ -121,6 +121,23 @@ impl PixelExperiment {
         parse_config(text, origin, Self::validate)
     }
 
+    /// The same experiment shrunk to a smoke run of `steps` steps (tests, CI): 10 trajectories
+    /// of 20 steps, an autoencoder of width 32, a 16-16 dynamics network, batches of 50, two
+    /// evaluation rollouts of 30 steps.
+    pub fn smoke(mut self, steps: usize) -> Result<Self> {
+        self.data.trajectories = 10;
+        self.data.steps = 20;
+        self.model.autoencoder_hidden = 32;
+        self.model.dynamics_hidden = vec![16, 16];
+        self.train.steps = steps;
+        self.train.batch_size = 50;
+        self.train.eval_every = (steps / 2).max(1);
+        self.eval.trajectories = 2;
+        self.eval.rollout_steps = 30;
+        self.validate()?;
+        Ok(self)
+    }
+
     /// Checks every section.
     pub fn validate(&self) -> Result<()> {
         let fail = |m: String| Err(Error::Config(m));

@@ -77,16 +77,7 @@ fn the_latent_state_must_be_two_dimensional() {
 #[test]
 fn pixel_experiment_smoke_run_writes_everything() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../experiments/pixels.toml")).unwrap();
-    let mut cfg = hnn_pixels::experiment::PixelExperiment::from_toml(&text, "pixels.toml").unwrap();
-    cfg.data.trajectories = 10;
-    cfg.data.steps = 20;
-    cfg.model.autoencoder_hidden = 32;
-    cfg.model.dynamics_hidden = vec![16, 16];
-    cfg.train.steps = 20;
-    cfg.train.batch_size = 50;
-    cfg.train.eval_every = 10;
-    cfg.eval.trajectories = 2;
-    cfg.eval.rollout_steps = 30;
+    let cfg = hnn_pixels::experiment::PixelExperiment::from_toml(&text, "pixels.toml").unwrap().smoke(20).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let opts = hnn_train::RunOptions {
         out: dir.path().to_path_buf(),

@@ -203,6 +203,24 @@ impl ExperimentConfig {
         Ok(())
     }
 
+    /// The same experiment shrunk to a smoke run of `steps` steps (tests, CI): 3 short
+    /// evaluation rollouts, at most 25 generated trajectories, batches of at most 100, two hidden
+    /// layers of 32.
+    pub fn smoke(mut self, steps: usize) -> Result<Self> {
+        self.train.steps = steps;
+        self.train.eval_every = (steps / 2).max(1);
+        self.eval.starts = 3;
+        self.eval.t_end = self.eval.t_end.min(3.0);
+        self.eval.points = 30;
+        if let DataConfig::Generate { task } = &mut self.data {
+            task.trajectories = task.trajectories.min(25);
+        }
+        self.train.batch_size = self.train.batch_size.min(100);
+        self.model.hidden = vec![32, 32];
+        self.validate()?;
+        Ok(self)
+    }
+
     /// The effective configuration as TOML.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("config serializes")
