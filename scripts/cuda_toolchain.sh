@@ -1,9 +1,10 @@
 # Sourced by the CUDA scripts: a CUDA build toolchain from NVIDIA's PyPI wheels, for a machine
 # with no CUDA toolkit and no GPU (this one, CI). It installs into .venv-cuda/ (gitignored):
 #   - nvcc, nvvm, crt, cccl and the runtime headers (what candle-kernels and cudarc's build
-#     scripts need to compile the kernels to PTX);
-#   - cublas, cublasLt, curand, nvrtc and cudart (what cudarc's `dynamic-linking` links against),
-#     with the unversioned `lib*.so` names the linker looks for, in .venv-cuda/link;
+#     scripts need to compile the kernels to PTX; ~370 MB, all `cargo check` needs);
+#   - on `cuda_link_dir` only: cublas, cublasLt, curand, nvrtc and cudart (what cudarc's
+#     `dynamic-linking` links against), with the unversioned `lib*.so` names the linker looks
+#     for, in .venv-cuda/link;
 #   - a stub libcuda.so (soname libcuda.so.1) exporting the driver API symbols cudarc binds, since
 #     the driver library only exists where a GPU driver is installed. At run time the real
 #     libcuda.so.1 of the GPU machine is loaded instead.
@@ -18,8 +19,8 @@ if [ "$(cat "$VENV/.cuda-version" 2>/dev/null)" != "$CUDA_VERSION" ]; then
     "$VENV/bin/python" -m pip install -q --no-deps --upgrade \
         "nvidia-cuda-nvcc==$CUDA_VERSION.*" "nvidia-nvvm==$CUDA_VERSION.*" \
         "nvidia-cuda-crt==$CUDA_VERSION.*" "nvidia-cuda-runtime==$CUDA_VERSION.*" \
-        "nvidia-cuda-cccl==$CUDA_VERSION.*" "nvidia-cuda-nvrtc==$CUDA_VERSION.*" \
-        "nvidia-cublas==$CUDA_VERSION.*" "nvidia-curand==10.4.*"
+        "nvidia-cuda-cccl==$CUDA_VERSION.*"
+    rm -f "$VENV/.cuda-link-version"
     echo "$CUDA_VERSION" > "$VENV/.cuda-version"
 fi
 CUDA_ROOT=$("$VENV/bin/python" -c "import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], 'cu13'))")
@@ -30,6 +31,11 @@ export CUDA_COMPUTE_CAP="${CUDA_COMPUTE_CAP:-90}"
 # Link directory: unversioned names for the libraries cudarc links, and the driver stub.
 cuda_link_dir() {
     local link="$VENV/link"
+    if [ "$(cat "$VENV/.cuda-link-version" 2>/dev/null)" != "$CUDA_VERSION" ]; then
+        "$VENV/bin/python" -m pip install -q --no-deps --upgrade "nvidia-cuda-nvrtc==$CUDA_VERSION.*" \
+            "nvidia-cublas==$CUDA_VERSION.*" "nvidia-curand==10.4.*" >&2
+        echo "$CUDA_VERSION" > "$VENV/.cuda-link-version"
+    fi
     mkdir -p "$link"
     for lib in cublas cublasLt curand nvrtc cudart; do
         local real
