@@ -15,6 +15,12 @@ weights, no bias on the last layer), same data (exported by `hnn data TASK`), sa
 
 Prints one line per task and framework: median wall seconds of training, and hnn's speed-up.
 
+With --paper-repo PATH (a clone of github.com/greydanus/hamiltonian-nn; not part of this
+repository) it also times the paper's own HNN training scripts, unchanged
+(`experiment-spring/train.py`, `experiment-2body/train.py`, default arguments: a test batch
+every step), with the venv's PyTorch. Each runs once first to generate and cache its data; the
+second run is timed (its data loading included).
+
 With --rollouts it also times the evaluation rollouts: the trained HNN's batched rollouts of
 every start with adaptive Dormand–Prince (`rollout_seconds` in `hnn eval`'s output) against the
 reference's loop (scipy `solve_ivp` RK45 per start, the model called on one state at a time; here a
@@ -32,7 +38,7 @@ def ensure_venv(torch: bool):
     py = VENV / "bin" / "python"
     if not py.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    pkgs = ["numpy", "scipy", "jax"] + (["torch"] if torch else [])
+    pkgs = ["numpy", "scipy", "jax"] + (["torch", "imageio", "autograd"] if torch else [])
     subprocess.run([str(py), "-m", "pip", "install", "-q", *pkgs], check=True)
     return py
 
@@ -190,6 +196,20 @@ def time_hnn_eval(checkpoint):
     return time.perf_counter() - t0, json.loads(out)["rollout_seconds"]
 
 
+PAPER_SCRIPTS = {"spring": "experiment-spring/train.py", "two_body": "experiment-2body/train.py"}
+
+
+def time_paper(py, repo, task):
+    """Wall seconds of the paper's own train.py for `task` (HNN), data cached by a first run."""
+    save = Path(f"/tmp/compare_paper_{task}")
+    save.mkdir(exist_ok=True)
+    cmd = [str(py), PAPER_SCRIPTS[task], "--save_dir", str(save)]
+    subprocess.run(cmd, cwd=repo, check=True, capture_output=True)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=repo, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
 def run_python(py, code, cfg):
     out = subprocess.run([str(py), "-c", code, json.dumps(cfg)], check=True, capture_output=True, text=True).stdout
     return float(out.strip().splitlines()[-1])
@@ -202,6 +222,7 @@ def main():
     ap.add_argument("--tasks", nargs="+", default=["spring", "two_body"])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--rollouts", action="store_true", help="also time the evaluation rollouts")
+    ap.add_argument("--paper-repo", type=Path, help="a clone of greydanus/hamiltonian-nn: also time its train.py")
     args = ap.parse_args()
     py = ensure_venv(args.torch) if args.install else VENV / "bin" / "python"
     if not py.exists():
@@ -218,6 +239,10 @@ def main():
         for name, code in frameworks:
             theirs = statistics.median(run_python(py, code, cfg) for _ in range(args.repeats))
             print(f"  {name:12s} {theirs:8.2f} s   hnn speed-up {theirs / ours:5.2f}x")
+        if args.paper_repo and task in PAPER_SCRIPTS:
+            theirs = time_paper(py, args.paper_repo, task)
+            print(f"  {'paper train.py':12s} {theirs:8.2f} s   hnn speed-up {theirs / ours:5.2f}x "
+                  f"(its own loop: test batch every step, data loading included)")
         if args.rollouts:
             e = c["eval"]
             rcfg = dict(checkpoint="/tmp/compare_hnn.safetensors", data=str(data), starts=e["starts"],
