@@ -64,7 +64,7 @@ pub fn markdown(runs: &[RunMetrics]) -> String {
         by_exp.entry(&r.experiment).or_default().push(r);
     }
     let mut s = String::from(
-        "| task | seeds | train loss: baseline → HNN | test loss: baseline → HNN | energy MSE: baseline → HNN | paper energy MSE |\n|---|---|---|---|---|---|\n",
+        "| task | seeds | train loss: baseline → HNN | test loss: baseline → HNN | energy MSE: baseline → HNN | energy MSE, reference analysis: baseline → HNN | paper energy MSE |\n|---|---|---|---|---|---|---|\n",
     );
     for (exp, rs) in by_exp {
         let get = |model: &str, f: &dyn Fn(&crate::eval::ModelMetrics) -> f64| -> Vec<f64> {
@@ -73,13 +73,23 @@ pub fn markdown(runs: &[RunMetrics]) -> String {
         let cell = |f: &dyn Fn(&crate::eval::ModelMetrics) -> f64| {
             format!("{} → {}", fmt(&get("baseline", f)), fmt(&get("hnn", f)))
         };
+        // The analysis figure (another energy, or the reference's time protocol) where configured.
+        let analysis = |model: &str| -> Vec<f64> {
+            rs.iter()
+                .filter_map(|r| r.models.get(model)?.metrics.energy_mse_analysis.as_ref().map(|a| a.mean))
+                .collect()
+        };
+        let analysis_cell = match (analysis("baseline"), analysis("hnn")) {
+            (b, h) if b.is_empty() && h.is_empty() => "—".to_string(),
+            (b, h) => format!("{} → {}", fmt(&b), fmt(&h)),
+        };
         let paper = PAPER
             .iter()
             .find(|(n, _)| *n == exp)
             .map(|(_, v)| format!("{:.2e} → {:.2e}", v[2].0, v[2].1))
             .unwrap_or("—".into());
         s.push_str(&format!(
-            "| {exp} | {} | {} | {} | {} | {paper} |\n",
+            "| {exp} | {} | {} | {} | {} | {analysis_cell} | {paper} |\n",
             rs.len(),
             cell(&|m| m.train_loss.mean),
             cell(&|m| m.test_loss.mean),
