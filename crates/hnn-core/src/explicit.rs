@@ -9,7 +9,7 @@
 //! tanh layers do their elementwise work in fused kernels instead ([`cuda_kernels`](crate::cuda_kernels)).
 
 use crate::activation::Activation;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fused::{FieldForm, LossGradients};
 #[cfg(feature = "cuda")]
 use candle_core::DType;
@@ -34,7 +34,9 @@ pub fn gradient_matching(
 ) -> Result<LossGradients> {
     let z = z.contiguous()?;
     let (rows, dim) = z.dims2()?;
-    let (last, hidden) = layers.split_last().expect("an MLP has at least one layer");
+    let (last, hidden) = layers
+        .split_last()
+        .ok_or_else(|| Error::InvalidArgument("gradient matching needs at least one layer".into()))?;
     let ones = Tensor::ones((1, rows), z.dtype(), z.device())?;
     // Σ over rows as a [1, rows] × [rows, w] product.
     let column_sums = |x: &Tensor| -> Result<Tensor> { Ok(ones.matmul(x)?.squeeze(0)?) };
