@@ -69,29 +69,23 @@ trait CpuMoment: Sized {
     fn unwrap(c: CpuMoments) -> Option<(Vec<Self>, Vec<Self>)>;
 }
 
-impl CpuMoment for f32 {
-    fn wrap(m: Vec<Self>, v: Vec<Self>) -> CpuMoments {
-        CpuMoments::F32(m, v)
-    }
-    fn unwrap(c: CpuMoments) -> Option<(Vec<Self>, Vec<Self>)> {
-        match c {
-            CpuMoments::F32(m, v) => Some((m, v)),
-            CpuMoments::F64(..) => None,
+macro_rules! cpu_moment {
+    ($t:ty, $variant:ident, $other:ident) => {
+        impl CpuMoment for $t {
+            fn wrap(m: Vec<Self>, v: Vec<Self>) -> CpuMoments {
+                CpuMoments::$variant(m, v)
+            }
+            fn unwrap(c: CpuMoments) -> Option<(Vec<Self>, Vec<Self>)> {
+                match c {
+                    CpuMoments::$variant(m, v) => Some((m, v)),
+                    CpuMoments::$other(..) => None,
+                }
+            }
         }
-    }
+    };
 }
-
-impl CpuMoment for f64 {
-    fn wrap(m: Vec<Self>, v: Vec<Self>) -> CpuMoments {
-        CpuMoments::F64(m, v)
-    }
-    fn unwrap(c: CpuMoments) -> Option<(Vec<Self>, Vec<Self>)> {
-        match c {
-            CpuMoments::F64(m, v) => Some((m, v)),
-            CpuMoments::F32(..) => None,
-        }
-    }
-}
+cpu_moment!(f32, F32, F64);
+cpu_moment!(f64, F64, F32);
 
 /// The per-step quantities of an update.
 #[derive(Clone, Copy)]
