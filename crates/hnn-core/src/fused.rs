@@ -248,8 +248,8 @@ pub fn gradient_matching<T: Real>(form: FieldForm, net: &MlpView<'_, T>, z: &[T]
 }
 
 /// Defines `$name`, which calls `$inner` (an `#[inline(always)]` function) with the elementwise
-/// loops it contains compiled for AVX2 + FMA where the CPU has them (the matmuls dispatch on their
-/// own). Rust never contracts a·b + c into an FMA by itself, so both versions give identical
+/// loops it contains compiled for AVX-512 or AVX2 + FMA where the CPU has them (the matmuls
+/// dispatch on their own). Rust never contracts a·b + c into an FMA by itself, so both versions give identical
 /// results.
 macro_rules! simd_dispatch {
     ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $inner:ident) => {
@@ -257,9 +257,20 @@ macro_rules! simd_dispatch {
         fn $name<T: Real>($($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
+                unsafe fn avx512<T: Real>($($arg: $ty),*) -> $ret {
+                    $inner($($arg),*)
+                }
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn avx2<T: Real>($($arg: $ty),*) -> $ret {
                     $inner($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
+                {
+                    // SAFETY: the CPU supports the enabled features (checked just above).
+                    return unsafe { avx512($($arg),*) };
                 }
                 if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
                     // SAFETY: the CPU supports the enabled features (checked just above).
