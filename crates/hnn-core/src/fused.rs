@@ -11,8 +11,8 @@
 //! the reverse of the forward pass. The baseline (ż = MLP(z)) needs only forward and backward.
 //!
 //! The results equal candle's autograd on the same model (tested to 1e-10 in f64 for every
-//! activation and depth, and against finite differences); f32 uses the same vectorized tanh as
-//! the tensor path.
+//! activation and depth, and against finite differences); both use the tensor path's vectorized
+//! tanh (`fast_tanh`).
 //!
 //! Also here: [`evaluate`] (H and ∇ₓH, or the output, of a network that records no gradients —
 //! rollouts and evaluation of trained models), [`adam_update`] (the optimizer's CPU update), and
@@ -54,7 +54,7 @@ pub trait Real:
     fn of(x: f64) -> Self;
     /// Conversion to f64.
     fn as_f64(self) -> f64;
-    /// tanh (the vectorized approximation for f32, as the tensor path).
+    /// tanh (the vectorized approximations of `fast_tanh`, as the tensor path).
     fn tanh(self) -> Self;
     /// tanh of every element, in place.
     #[inline(always)]
@@ -114,7 +114,7 @@ macro_rules! impl_real {
 }
 
 impl_real!(f32, crate::fast_tanh::tanh_f32, candle_core::cpu::erf::erf_f32);
-impl_real!(f64, f64::tanh, candle_core::cpu::erf::erf_f64);
+impl_real!(f64, crate::fast_tanh::tanh_f64, candle_core::cpu::erf::erf_f64);
 
 /// How the network defines the vector field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

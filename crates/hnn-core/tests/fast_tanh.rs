@@ -1,7 +1,8 @@
-//! The fast f32 tanh: accuracy over the f32 range, special values, and gradients through it.
+//! The fast f32 and f64 tanh: accuracy over the f32 range and a dense f64 sweep, special values,
+//! and gradients through the candle op.
 
 use candle_core::{DType, Device, Tensor, Var};
-use hnn_core::fast_tanh::{tanh, tanh_f32};
+use hnn_core::fast_tanh::{tanh, tanh_f32, tanh_f64};
 
 fn ulp_error(x: f32) -> f64 {
     let exact = (x as f64).tanh();
@@ -66,7 +67,64 @@ fn the_candle_op_matches_and_differentiates() {
     // A non-contiguous input works too.
     let t = x.t().unwrap();
     assert_eq!(tanh(&t).unwrap().dims(), &[50, 64]);
-    // f64 uses candle's own tanh, exactly.
+    // f64: the op is tanh_f64 element by element, within 1e-15 of libm's tanh.
     let x64 = x.to_dtype(DType::F64).unwrap();
-    assert_eq!(tanh(&x64).unwrap().to_vec2::<f64>().unwrap(), x64.tanh().unwrap().to_vec2::<f64>().unwrap());
+    let got = tanh(&x64).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    for (g, v) in got.iter().zip(x64.flatten_all().unwrap().to_vec1::<f64>().unwrap()) {
+        assert_eq!(*g, tanh_f64(v));
+        assert!((g - v.tanh()).abs() < 1e-15);
+    }
+}
+
+/// Error of `tanh_f64(x)` in units in the last place of libm's tanh(x) (itself within ~1 ulp).
+fn ulp_error_f64(x: f64) -> f64 {
+    let exact = x.tanh();
+    let e = exact.abs().max(f64::MIN_POSITIVE);
+    let ulp = f64::from_bits(e.to_bits() + 1) - e;
+    (tanh_f64(x) - exact).abs() / ulp
+}
+
+#[test]
+fn f64_accurate_to_a_few_ulp() {
+    let mut worst: f64 = 0.0;
+    let mut worst_at = 0.0;
+    let mut check = |x: f64| {
+        let e = ulp_error_f64(x);
+        if e > worst {
+            worst = e;
+            worst_at = x;
+        }
+    };
+    // Densely where tanh is not ±1 or x: 2·10⁶ points on [−25, 25], both branches and the seam.
+    for i in 0..=2_000_000 {
+        check(-25.0 + 50.0 * i as f64 / 2e6);
+    }
+    // Around the branch point 0.625, bit by bit.
+    let seam = 0.625f64.to_bits();
+    for b in seam - 50_000..seam + 50_000 {
+        check(f64::from_bits(b));
+        check(-f64::from_bits(b));
+    }
+    // Every magnitude: a stride through all positive finite bit patterns, both signs.
+    for b in (0..0x7ff0_0000_0000_0000u64).step_by(0x0000_1000_0000_0007) {
+        check(f64::from_bits(b));
+        check(-f64::from_bits(b));
+    }
+    assert!(worst <= 3.0, "max error {worst:.2} ulp at x = {worst_at:e}");
+}
+
+#[test]
+fn f64_special_values() {
+    assert_eq!(tanh_f64(f64::INFINITY), 1.0);
+    assert_eq!(tanh_f64(f64::NEG_INFINITY), -1.0);
+    assert!(tanh_f64(f64::NAN).is_nan());
+    assert_eq!(tanh_f64(0.0).to_bits(), 0f64.to_bits());
+    assert_eq!(tanh_f64(-0.0).to_bits(), (-0f64).to_bits());
+    assert_eq!(tanh_f64(1e-300), 1e-300);
+    assert_eq!(tanh_f64(f64::MIN_POSITIVE / 8.0), f64::MIN_POSITIVE / 8.0, "subnormal");
+    assert_eq!(tanh_f64(f64::MAX), 1.0);
+    assert_eq!(tanh_f64(-30.0), -1.0);
+    for x in [-3.0f64, -0.5, 0.001, 0.625, 0.7, 2.0, 19.0] {
+        assert_eq!(tanh_f64(-x), -tanh_f64(x), "odd");
+    }
 }
