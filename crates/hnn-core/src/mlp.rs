@@ -13,6 +13,7 @@ use crate::explicit;
 use crate::fused::{self, FieldForm, LossGradients, MlpView, Real};
 use candle_core::{DType, Tensor, WithDType};
 use candle_nn::VarBuilder;
+use std::sync::{Arc, OnceLock};
 
 /// The shape of an MLP: input width, hidden widths, output width, activation.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +74,36 @@ pub struct Mlp {
     layers: Vec<Affine>,
     activation: Activation,
     config: MlpConfig,
+    /// Host copies of the weights for the fused inference kernel, made on first use; only for
+    /// networks whose weights are all plain tensors, never variables. Plain tensors are taken to
+    /// be immutable: one made by `Var::as_tensor().detach()` shares the variable's storage, and a
+    /// later `Var::set` is not seen here once inference has run (take a `copy()` to freeze).
+    host_cache: HostCache,
+}
+
+/// [`Mlp::host_cache`]: one slot per float type (clones of a network share it, as they share its
+/// tensors).
+#[derive(Debug, Clone, Default)]
+struct HostCache {
+    f32: Arc<OnceLock<HostWeights<f32>>>,
+    f64: Arc<OnceLock<HostWeights<f64>>>,
+}
+
+/// A float type whose host weights [`HostCache`] keeps.
+trait Cached: Real + WithDType {
+    fn slot(cache: &HostCache) -> &OnceLock<HostWeights<Self>>;
+}
+
+impl Cached for f32 {
+    fn slot(cache: &HostCache) -> &OnceLock<HostWeights<f32>> {
+        &cache.f32
+    }
+}
+
+impl Cached for f64 {
+    fn slot(cache: &HostCache) -> &OnceLock<HostWeights<f64>> {
+        &cache.f64
+    }
 }
 
 impl Mlp {
@@ -96,7 +127,7 @@ impl Mlp {
             };
             layers.push(Affine { weight, bias });
         }
-        Ok(Self { layers, activation: config.activation, config: config.clone() })
+        Ok(Self { layers, activation: config.activation, config: config.clone(), host_cache: HostCache::default() })
     }
 
     /// The configuration this network was built from.
@@ -126,9 +157,19 @@ impl Mlp {
         })
     }
 
-    /// The fused inference kernel on `x`: (output or H, ∇ₓH for the Hamiltonian form).
-    fn infer<T: Real + WithDType>(&self, form: FieldForm, x: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
-        let host = self.host_weights::<T>()?;
+    /// The fused inference kernel on `x`: (output or H, ∇ₓH for the Hamiltonian form). Only
+    /// called when [`inference_kernel`](Self::inference_kernel) holds, so the weights are
+    /// immutable and their host copies are made once and kept (a rollout calls this for every
+    /// stage of every step).
+    fn infer<T: Cached>(&self, form: FieldForm, x: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
+        let slot = T::slot(&self.host_cache);
+        let host = match slot.get() {
+            Some(host) => host,
+            None => {
+                let host = self.host_weights::<T>()?;
+                slot.get_or_init(|| host)
+            }
+        };
         let view = host.view(self.activation);
         let rows = x.dims()[0];
         let (y, g) = fused::evaluate(form, &view, &flat::<T>(x)?);
@@ -277,6 +318,7 @@ fn flat<T: WithDType>(t: &Tensor) -> Result<Vec<T>> {
 }
 
 /// An MLP's weights as host vectors.
+#[derive(Debug)]
 struct HostWeights<T> {
     widths: Vec<usize>,
     weights: Vec<Vec<T>>,

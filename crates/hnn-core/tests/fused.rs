@@ -203,7 +203,15 @@ fn inference_kernel_matches_the_tensor_path() {
     for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 2e-5)] {
         for kind in [Kind::Hnn, Kind::Baseline] {
             for act in [Activation::Tanh, Activation::Softplus, Activation::Gelu] {
-                for (hidden, rows) in [(&[][..], 5), (&[9][..], 7), (&[8, 6][..], 3), (&[128, 128][..], 700)] {
+                for (hidden, rows) in [
+                    (&[][..], 5),
+                    (&[9][..], 7),
+                    (&[8, 6][..], 3),
+                    // Rollout-sized batches with wide and odd layers.
+                    (&[40, 24][..], 13),
+                    (&[200, 200][..], 32),
+                    (&[128, 128][..], 700),
+                ] {
                     let (vm, field) = model(kind, 2, hidden, act, dtype);
                     let fast = frozen(kind, 2, hidden, act, &vm);
                     let (z, _) = data(rows, 4, dtype, 9);

@@ -173,12 +173,15 @@ impl ModelState {
         v
     }
 
-    /// A frozen copy of the model (detached tensors: no autograd graph is recorded through it),
-    /// in another precision/device if asked: for evaluation and rollouts.
+    /// A frozen copy of the model, in another precision/device if asked, for evaluation and
+    /// rollouts: a snapshot of the weights (later training does not change it) as plain tensors,
+    /// so no autograd graph is recorded through it.
     pub fn frozen(&self, dtype: DType, device: &Device) -> Result<Model> {
         let mut tensors = std::collections::HashMap::new();
         for (name, var) in self.named_vars() {
-            tensors.insert(name, var.as_tensor().detach().to_dtype(dtype)?.to_device(device)?);
+            // `copy`: a detached tensor of the same dtype and device would share the variable's
+            // storage, which the optimizer overwrites in place.
+            tensors.insert(name, var.as_tensor().detach().copy()?.to_dtype(dtype)?.to_device(device)?);
         }
         Model::build(&self.spec, VarBuilder::from_tensors(tensors, dtype, device))
     }

@@ -173,3 +173,20 @@ fn optimizer_state_holds_no_autograd_graph() {
         assert!(!t.track_op(), "{name} keeps an autograd graph");
     }
 }
+
+#[test]
+fn a_frozen_model_is_a_snapshot_of_the_weights() {
+    // The fused inference kernel caches a frozen model's weights; the frozen model must not see
+    // later updates of the variables either (it used to share their storage).
+    let state = ModelState::new(spec(ModelKind::Hnn), DType::F64, &Device::Cpu, 3).unwrap();
+    let z = Tensor::new(&[[0.3f64, -0.2], [1.0, 0.5]], &Device::Cpu).unwrap();
+    let frozen = state.frozen(DType::F64, &Device::Cpu).unwrap();
+    let before = frozen.time_derivatives(&z).unwrap().to_vec2::<f64>().unwrap();
+    for (_, var) in state.named_vars() {
+        var.set(&(var.as_tensor() * 2.0).unwrap()).unwrap();
+    }
+    let after = frozen.time_derivatives(&z).unwrap().to_vec2::<f64>().unwrap();
+    assert_eq!(before, after);
+    let refrozen = state.frozen(DType::F64, &Device::Cpu).unwrap().time_derivatives(&z).unwrap();
+    assert_ne!(refrozen.to_vec2::<f64>().unwrap(), before, "a new snapshot sees the new weights");
+}
