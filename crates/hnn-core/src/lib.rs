@@ -16,7 +16,8 @@
 //! - [`models`]: [`NeuralHamiltonian`], [`SeparableHamiltonian`], [`Baseline`].
 //! - [`init`]: seeded orthogonal initialisation of a model's variables.
 //! - [`integrators`]: symplectic Euler, leapfrog, Yoshida 4, implicit midpoint, Tao, Euler, RK4,
-//!   Dormand–Prince (fixed and adaptive), and [`rollout`](integrators::rollout).
+//!   Dormand–Prince (fixed and adaptive), [`rollout`](integrators::rollout) and
+//!   [`rollout_parallel`](integrators::rollout_parallel) (groups of trajectories on CPU threads).
 //! - [`error`]: the error type.
 
 pub mod activation;
@@ -37,6 +38,6 @@ pub use activation::Activation;
 pub use error::{Error, Result};
 pub use fused::LossGradients;
 pub use hamiltonian::{Hamiltonian, PhaseSpace, VectorField};
-pub use integrators::{rollout, Integrator, IntegratorKind, Solver};
+pub use integrators::{cpu_threads, rollout, rollout_parallel, Integrator, IntegratorKind, Solver};
 pub use models::{Baseline, NeuralHamiltonian, SeparableHamiltonian};
 pub use symplectic::{apply_j, join_qp, split_qp, symplectic_matrix};

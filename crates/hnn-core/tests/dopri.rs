@@ -6,7 +6,7 @@ mod common;
 use candle_core::{DType, Tensor};
 use common::*;
 use hnn_core::integrators::dopri::{A, B, C, E, P};
-use hnn_core::integrators::{rollout, DormandPrince, Solver};
+use hnn_core::integrators::{rollout, rollout_parallel, DormandPrince, Leapfrog, Solver};
 use hnn_core::{Error, Hamiltonian, VectorField};
 
 #[test]
@@ -91,6 +91,27 @@ fn tensor_and_slice_backends_agree() {
         .unwrap();
     let t = Tensor::from_vec(from_slice, (31, 1, 8), &candle_core::Device::Cpu).unwrap();
     assert!(max_abs_diff(&from_tensor, &t) < 1e-13);
+}
+
+#[test]
+fn parallel_rollout_agrees_with_the_batched_one() {
+    // Five pendulum starts split into groups, one thread each: each group picks its own steps.
+    let starts: Vec<Vec<f64>> = (0..5).map(|i| vec![0.3 + 0.4 * i as f64, 0.1 * i as f64]).collect();
+    let z0 = tensor(&starts, DType::F64);
+    let times: Vec<f64> = (0..=40).map(|i| i as f64 * 0.25).collect();
+    let adaptive = Solver::Adaptive(DormandPrince::new(1e-9, 1e-12));
+    for groups in [1, 2, 3, 8] {
+        let a = rollout(&Pendulum, &z0, &times, &adaptive).unwrap();
+        let b = rollout_parallel(&Pendulum, &z0, &times, &adaptive, groups).unwrap();
+        assert_eq!(a.dims(), b.dims());
+        // Both within the tolerance of the exact flow, so within ~1e-8 of each other.
+        assert!(max_abs_diff(&a, &b) < 1e-7, "{groups} groups: {}", max_abs_diff(&a, &b));
+        // A fixed-step scheme treats every trajectory alone: the same states.
+        let fixed = Solver::fixed(Leapfrog, 0.01);
+        let a = rollout(&Pendulum, &z0, &times, &fixed).unwrap();
+        let b = rollout_parallel(&Pendulum, &z0, &times, &fixed, groups).unwrap();
+        assert!(max_abs_diff(&a, &b) < 1e-12, "{groups} groups, leapfrog");
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::model::ModelState;
 use crate::train::{Objective, TrainData};
 use candle_core::{DType, Device, Tensor};
 use hnn_core::integrators::DormandPrince;
-use hnn_core::{rollout, IntegratorKind, Solver};
+use hnn_core::{cpu_threads, rollout_parallel, IntegratorKind, Solver};
 use hnn_systems::{AnalyticHamiltonian, Dataset, InitialStates, System};
 use rand::seq::IndexedRandom;
 use rand::SeedableRng;
@@ -298,12 +298,21 @@ pub fn evaluate(
     let width = set.starts[0].len();
     let z0 = Tensor::from_vec(set.starts.concat(), (set.starts.len(), width), &Device::Cpu)?;
     let rollout_started = std::time::Instant::now();
-    let (traj, fallback) = match rollout(&f64_model, &z0, &set.times, &cfg.solver()?) {
+    let (traj, fallback) = match rollout_parallel(&f64_model, &z0, &set.times, &cfg.solver()?, cpu_threads()) {
         Ok(t) => (t, false),
         Err(e) => {
             tracing::warn!("adaptive rollout failed ({e}); falling back to RK4 with a fixed step");
             let dt = (set.times[1] - set.times[0]) / 20.0;
-            (rollout(&f64_model, &z0, &set.times, &Solver::fixed(hnn_core::integrators::Rk4, dt))?, true)
+            (
+                rollout_parallel(
+                    &f64_model,
+                    &z0,
+                    &set.times,
+                    &Solver::fixed(hnn_core::integrators::Rk4, dt),
+                    cpu_threads(),
+                )?,
+                true,
+            )
         }
     };
     let rollout_seconds = rollout_started.elapsed().as_secs_f64();
@@ -369,7 +378,7 @@ pub fn evaluate(
 /// [`EvalConfig::analysis_time_rescale`]): start i, truth at times·gⁱ, model at times·gⁱ⁺¹. The
 /// model's rollouts stay batched, over the union of every start's output times.
 fn rescaled_energy_mse(
-    model: &dyn hnn_core::VectorField,
+    model: &(dyn hnn_core::VectorField + Sync),
     set: &EvalSet,
     cfg: &EvalConfig,
     quantity: &dyn AnalyticHamiltonian,
@@ -381,7 +390,8 @@ fn rescaled_energy_mse(
     union.sort_by(f64::total_cmp);
     union.dedup();
     let z0 = Tensor::from_vec(set.starts.concat(), (set.starts.len(), width), &Device::Cpu)?;
-    let traj = rollout(model, &z0, &union, &cfg.solver()?)?.to_dtype(DType::F64)?.to_vec3::<f64>()?; // [T, B, 2n]
+    let traj =
+        rollout_parallel(model, &z0, &union, &cfg.solver()?, cpu_threads())?.to_dtype(DType::F64)?.to_vec3::<f64>()?; // [T, B, 2n]
     let h = set.system.hamiltonian();
     let solver = DormandPrince::new(1e-10, 1e-12);
     let mut out = Vec::with_capacity(set.starts.len());

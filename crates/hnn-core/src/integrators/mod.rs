@@ -188,6 +188,52 @@ pub fn rollout(field: &dyn VectorField, z0: &Tensor, times: &[f64], solver: &Sol
     }
 }
 
+/// The CPU threads to spread work over: `RAYON_NUM_THREADS` where set, else the machine's
+/// parallelism.
+pub fn cpu_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+/// [`rollout`] with the batch split into `groups` groups of trajectories (e.g. [`cpu_threads`]),
+/// each integrated on a thread of its own: an adaptive solver then picks each group's steps for
+/// that group alone, as a per-trajectory solver would. Same output, `[T, batch, 2n]`; up to
+/// `groups` times faster for batches of a few trajectories, whose steps are too small to share
+/// across cores. The groups depend only on the batch size and `groups`, so results are
+/// reproducible. Off the CPU, or with one group, it is [`rollout`].
+pub fn rollout_parallel(
+    field: &(dyn VectorField + Sync),
+    z0: &Tensor,
+    times: &[f64],
+    solver: &Solver,
+    groups: usize,
+) -> Result<Tensor> {
+    let rows = z0.dim(0)?;
+    let groups = groups.min(rows);
+    if groups <= 1 || !z0.device().is_cpu() {
+        return rollout(field, z0, times, solver);
+    }
+    let chunk = rows.div_ceil(groups);
+    // Scoped OS threads rather than rayon: callers may run inside a one-thread rayon pool (small
+    // candle matmuls are faster there), which would serialize the groups.
+    let parts: Vec<Result<Tensor>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..rows)
+            .step_by(chunk)
+            .map(|start| {
+                scope.spawn(move || rollout(field, &z0.narrow(0, start, chunk.min(rows - start))?, times, solver))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(Error::InvalidArgument("a rollout thread panicked".into()))))
+            .collect()
+    });
+    Ok(Tensor::cat(&parts.into_iter().collect::<Result<Vec<_>>>()?, 1)?)
+}
+
 /// Checks that an output grid is non-empty, finite and strictly increasing.
 pub(crate) fn check_times(times: &[f64]) -> Result<()> {
     if times.is_empty() {
