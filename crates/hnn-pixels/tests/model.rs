@@ -77,7 +77,10 @@ fn the_latent_state_must_be_two_dimensional() {
 #[test]
 fn pixel_experiment_smoke_run_writes_everything() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../experiments/pixels.toml")).unwrap();
-    let cfg = hnn_pixels::experiment::PixelExperiment::from_toml(&text, "pixels.toml").unwrap().smoke(20).unwrap();
+    let mut cfg = hnn_pixels::experiment::PixelExperiment::from_toml(&text, "pixels.toml").unwrap().smoke(20).unwrap();
+    // The analysis energy as exactly one eighth of the data's pendulum energy: 1/64 of its MSE.
+    let p = &cfg.data.pendulum;
+    cfg.eval.analysis_energy = Some(hnn_systems::System::Pendulum { m: 8.0 * p.m, g: p.g / 64.0, l: p.l });
     let dir = tempfile::tempdir().unwrap();
     let opts = hnn_train::RunOptions {
         out: dir.path().to_path_buf(),
@@ -91,6 +94,9 @@ fn pixel_experiment_smoke_run_writes_everything() {
         assert!(run.metrics.energy_mse.mean.is_finite(), "{name}");
         assert!(run.metrics.trajectory_mse.mean.is_finite(), "{name}");
         assert_eq!(run.metrics.energy_mse.n, 2);
+        let analysis = run.metrics.energy_mse_analysis.as_ref().expect("the analysis energy's figure").mean;
+        let e = run.metrics.energy_mse.mean;
+        assert!((analysis * 64.0 - e).abs() <= 1e-9 * e, "{name}: {analysis} vs {e}/64");
     }
     let run_dir = dir.path().join("pixels/0");
     for f in [
