@@ -5,8 +5,8 @@
 //! - [`symplectic`]: the state layout z = (q, p) and the symplectic matrix J.
 //! - [`hamiltonian`]: the [`VectorField`] and [`Hamiltonian`] traits every system and model
 //!   implements, and the notebook-style (q, p) API ([`PhaseSpace`]).
-//! - [`activation`]: activations with differentiable derivatives; [`fast_tanh`]: a vectorized
-//!   f32 tanh for the CPU.
+//! - [`activation`]: activations with differentiable derivatives; [`fast_tanh`]: vectorized f32
+//!   and f64 tanh for the CPU.
 //! - [`mlp`]: an MLP that returns ∂output/∂input with plain tensor ops (the second-derivative
 //!   route candle needs).
 //! - [`fused`]: CPU kernels that compute a gradient-matching loss and all its parameter
