@@ -4,7 +4,7 @@
 //! every state. Writes under `<out>/<name>/<seed>/`: `hnn.safetensors`, `baseline.safetensors`
 //! (autoencoder and dynamics in one file each), `metrics.json` (the Table 1 fields: total loss,
 //! energy MSE of the latent rollout through a fitted linear map to (θ, p), frame MSE),
-//! `frame_mse.json`, and plots: `loss.png`, `frame_mse.png`, `latent_phase.png`,
+//! `frame_mse.json`, `latent.json` (latent rollouts and encoded true frames), and plots: `loss.png`, `frame_mse.png`, `latent_phase.png`,
 //! `rollout_strip.png` (true frames above each model's), `rollout.gif`.
 
 use crate::data::{PixelDataset, PixelTask};
@@ -493,6 +493,18 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
     hnn_systems::io::atomic_write(
         &dir.join("frame_mse.json"),
         serde_json::to_string(&curves).expect("curves").as_bytes(),
+    )?;
+    // The latent paths behind `latent_phase.png`, for analysis: per model the rollout and the
+    // encoding of the true frames of the first held-out trajectories, and their true (θ, p).
+    let shown = outcomes.first().map_or(0, |(_, _, o)| o.encoded.len());
+    let latent: BTreeMap<&str, serde_json::Value> = outcomes
+        .iter()
+        .map(|(k, _, o)| (k.name(), serde_json::json!({ "rollout": &o.latent[..shown], "encoded": &o.encoded })))
+        .collect();
+    let states = eval.states.narrow(0, 0, shown)?.to_vec3::<f64>()?;
+    hnn_systems::io::atomic_write(
+        &dir.join("latent.json"),
+        serde_json::json!({ "models": latent, "states": states }).to_string().as_bytes(),
     )?;
     if opts.plots {
         if let Err(e) = draw(&dir, cfg, &eval, &outcomes) {

@@ -105,6 +105,7 @@ fn pixel_experiment_smoke_run_writes_everything() {
         "hnn.optim.safetensors",
         "metrics.json",
         "frame_mse.json",
+        "latent.json",
         "config.toml",
         "loss.png",
         "frame_mse.png",
