@@ -197,3 +197,21 @@ fn latent_step_settings_are_validated() {
     let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
     assert!(err.contains("model.latent_substeps"), "{err}");
 }
+
+#[test]
+fn every_pixel_experiment_file_is_valid() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../experiments");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if path.extension().is_some_and(|e| e == "toml") && text.contains("kind = \"pixels\"") {
+            let cfg = hnn_pixels::experiment::PixelExperiment::from_toml(&text, &path.display().to_string())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            cfg.validate().unwrap();
+            assert_eq!(path.file_stem().unwrap().to_str().unwrap(), cfg.name, "file name = experiment name");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "pixels.toml and pixels_strong_dynamics.toml");
+}
