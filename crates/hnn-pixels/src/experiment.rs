@@ -4,8 +4,9 @@
 //! every state. Writes under `<out>/<name>/<seed>/`: `hnn.safetensors`, `baseline.safetensors`
 //! (autoencoder and dynamics in one file each), `metrics.json` (the Table 1 fields: total loss,
 //! energy MSE of the latent rollout through a fitted linear map to (θ, p), frame MSE),
-//! `frame_mse.json`, `latent.json` (latent rollouts and encoded true frames), and plots: `loss.png`, `frame_mse.png`, `latent_phase.png`,
-//! `rollout_strip.png` (true frames above each model's), `rollout.gif`.
+//! `frame_mse.json`, `latent.json` (latent rollouts and encoded true frames), and plots:
+//! `loss.png`, `frame_mse.png`, `latent_phase.png`, `rollout_strip.png` (true frames above each
+//! model's), `rollout.gif`.
 
 use crate::data::{PixelDataset, PixelTask};
 use crate::model::{LatentStep, PixelModel};

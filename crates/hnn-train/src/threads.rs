@@ -25,8 +25,8 @@ use candle_core::Device;
 pub fn init() {
     // Safe here: called at start-up, before other threads read the environment.
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+        // Unset, this is the machine's parallelism.
+        std::env::set_var("RAYON_NUM_THREADS", hnn_core::cpu_threads().to_string());
     }
     if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
         std::env::set_var("CANDLE_NUM_THREADS", "1");
