@@ -19,6 +19,7 @@
 //! the strided [`matmul`] that hnn-pixels' fused step builds on.
 
 use crate::activation::Activation;
+use crate::small_gemm::{small_matmul, Operand};
 use candle_core::Tensor;
 use rayon::prelude::*;
 use std::ops::{Add, AddAssign, Mul, Neg, Sub};
@@ -136,6 +137,10 @@ pub struct MlpView<'a, T> {
     pub weights: Vec<&'a [T]>,
     /// One bias per hidden layer.
     pub biases: Vec<&'a [T]>,
+    /// Optional row-major transposes Wᵀ (`[widths[l], widths[l + 1]]`) of the hidden layers'
+    /// weights, or none (empty): with them the forward products of a few rows run as outer
+    /// products ([`crate::small_gemm`]), which is what rollouts of frozen networks do.
+    pub transposed: Vec<&'a [T]>,
     /// Hidden-layer activation.
     pub activation: Activation,
 }
@@ -467,6 +472,10 @@ pub fn matmul<T: Real>(dst: &mut [T], a: Mat<'_, T>, b: Mat<'_, T>, accumulate: 
     // Every index the kernel reads lies inside its slice.
     assert!((m - 1) * a.rs + (k - 1) * a.cs < a.data.len(), "lhs out of bounds");
     assert!((k - 1) * b.rs + (n - 1) * b.cs < b.data.len(), "rhs out of bounds");
+    let (sa, sb) = (Operand { data: a.data, rs: a.rs, cs: a.cs }, Operand { data: b.data, rs: b.rs, cs: b.cs });
+    if small_matmul(dst, (m, n, k), sa, sb, accumulate) {
+        return;
+    }
     // SAFETY: the bounds of all three matrices were checked above; `dst` is exclusively borrowed
     // and cannot alias the shared `a` and `b`; T is f32 or f64, both supported by gemm.
     unsafe {
@@ -520,7 +529,11 @@ fn forward_pass<T: Real>(net: &MlpView<'_, T>, z: &[T], rows: usize, second: boo
     for k in 1..=hidden {
         let (win, wout) = (widths[k - 1], widths[k]);
         let mut u = vec![T::default(); rows * wout];
-        matmul(&mut u, Mat::new(&f.act[k - 1], rows, win), Mat::new(net.weights[k - 1], wout, win).t(), false);
+        let w = match net.transposed.get(k - 1) {
+            Some(wt) if rows <= crate::small_gemm::MAX_ROWS => Mat::new(wt, win, wout),
+            _ => Mat::new(net.weights[k - 1], wout, win).t(),
+        };
+        matmul(&mut u, Mat::new(&f.act[k - 1], rows, win), w, false);
         let mut d1 = vec![T::default(); rows * wout];
         let mut d2 = if second { vec![T::default(); rows * wout] } else { vec![] };
         activate(net.activation, &mut u, net.biases[k - 1], &mut d1, second.then_some(&mut d2[..]));

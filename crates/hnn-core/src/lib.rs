@@ -13,6 +13,7 @@
 //!   gradients in one pass, without an autograd graph (the fast training path);
 //!   [`explicit`]: the same backward in tensor ops, for the GPU; `cuda_kernels` (with the `cuda`
 //!   feature): its fused tanh kernels.
+//! - [`small_gemm`]: AVX-512 products of a few rows that skip gemm's packing (rollout stages).
 //! - [`models`]: [`NeuralHamiltonian`], [`SeparableHamiltonian`], [`Baseline`].
 //! - [`init`]: seeded orthogonal initialisation of a model's variables.
 //! - [`integrators`]: symplectic Euler, leapfrog, Yoshida 4, implicit midpoint, Tao, Euler, RK4,
@@ -32,6 +33,7 @@ pub mod init;
 pub mod integrators;
 pub mod mlp;
 pub mod models;
+pub mod small_gemm;
 pub mod symplectic;
 
 pub use activation::Activation;

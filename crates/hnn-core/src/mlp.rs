@@ -148,12 +148,15 @@ impl Mlp {
             })
     }
 
-    /// The weights copied to host vectors, for the fused kernels.
-    fn host_weights<T: WithDType>(&self) -> Result<HostWeights<T>> {
+    /// The weights copied to host vectors, for the fused kernels; with `transposed`, also the
+    /// hidden layers' transposes (worth their copy only for weights used many times).
+    fn host_weights<T: WithDType>(&self, transposed: bool) -> Result<HostWeights<T>> {
+        let hidden = if transposed { &self.layers[..self.layers.len() - 1] } else { &[] };
         Ok(HostWeights {
             widths: self.config.widths(),
             weights: self.layers.iter().map(|l| flat(&l.weight)).collect::<Result<_>>()?,
             biases: self.layers.iter().filter_map(|l| l.bias.as_ref()).map(flat).collect::<Result<_>>()?,
+            transposed: hidden.iter().map(|l| flat(&l.weight.t()?.contiguous()?)).collect::<Result<_>>()?,
         })
     }
 
@@ -166,7 +169,7 @@ impl Mlp {
         let host = match slot.get() {
             Some(host) => host,
             None => {
-                let host = self.host_weights::<T>()?;
+                let host = self.host_weights::<T>(true)?;
                 slot.get_or_init(|| host)
             }
         };
@@ -293,7 +296,7 @@ impl Mlp {
     }
 
     fn fused<T: Real + WithDType>(&self, form: FieldForm, z: &Tensor, target: &Tensor) -> Result<LossGradients> {
-        let host = self.host_weights::<T>()?;
+        let host = self.host_weights::<T>(false)?;
         let view = host.view(self.activation);
         let g = fused::gradient_matching(form, &view, &flat::<T>(z)?, &flat::<T>(target)?);
         let device = z.device();
@@ -323,6 +326,8 @@ struct HostWeights<T> {
     widths: Vec<usize>,
     weights: Vec<Vec<T>>,
     biases: Vec<Vec<T>>,
+    /// The hidden layers' weights transposed (see [`MlpView::transposed`]).
+    transposed: Vec<Vec<T>>,
 }
 
 impl<T> HostWeights<T> {
@@ -331,6 +336,7 @@ impl<T> HostWeights<T> {
             widths: &self.widths,
             weights: self.weights.iter().map(Vec::as_slice).collect(),
             biases: self.biases.iter().map(Vec::as_slice).collect(),
+            transposed: self.transposed.iter().map(Vec::as_slice).collect(),
             activation,
         }
     }

@@ -209,6 +209,7 @@ fn inference_kernel_matches_the_tensor_path() {
                     (&[8, 6][..], 3),
                     // Rollout-sized batches with wide and odd layers.
                     (&[40, 24][..], 13),
+                    (&[200, 200][..], 9),
                     (&[200, 200][..], 32),
                     (&[128, 128][..], 700),
                 ] {
