@@ -2,7 +2,9 @@
 //! - `forward_grad`: H and ∇H of a 2→200→200→1 tanh NeuralHamiltonian;
 //! - `gradient_step`: one gradient-matching step (loss on J∇H, backward, Adam);
 //! - `trajectory_step`: one trajectory-matching step through 50 leapfrog steps of a separable HNN;
-//! - `rollout`: 100 leapfrog steps of a separable HNN for a batch of trajectories.
+//! - `rollout`: 100 leapfrog steps of a separable HNN for a batch of trajectories;
+//! - `field_stage`: J∇H of a trained (frozen) NeuralHamiltonian, one stage of a rollout, also at
+//!   batch 8 (what each thread of an evaluation's rollout evaluates per stage).
 //!
 //! Batches 1, 200, 1 000 and 65 536; f32 and f64.
 //!
@@ -151,6 +153,26 @@ fn trajectory_step(c: &mut Criterion) {
     group.finish();
 }
 
+fn field_stage(c: &mut Criterion) {
+    setup();
+    let dev = device();
+    let mut group = c.benchmark_group("field_stage");
+    for dtype in [DType::F32, DType::F64] {
+        let (vm, _) = neural(dtype, &dev);
+        let frozen = named(&vm).into_iter().map(|(n, v)| (n, v.as_tensor().detach())).collect();
+        let h = NeuralHamiltonian::new(1, &HIDDEN, Activation::Tanh, VarBuilder::from_tensors(frozen, dtype, &dev))
+            .unwrap();
+        for batch in [1, 8, 200, 1000] {
+            let z = states(batch, 2, dtype, &dev).detach();
+            group.throughput(Throughput::Elements(batch as u64));
+            group.bench_with_input(BenchmarkId::new(format!("{dtype:?}").to_lowercase(), batch), &z, |b, z| {
+                b.iter(|| sized(&dev, batch, || h.time_derivatives(z).unwrap()))
+            });
+        }
+    }
+    group.finish();
+}
+
 fn rollout(c: &mut Criterion) {
     setup();
     let dev = device();
@@ -213,5 +235,5 @@ fn primitives(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, forward_grad, gradient_step, trajectory_step, rollout, primitives);
+criterion_group!(benches, forward_grad, gradient_step, trajectory_step, rollout, field_stage, primitives);
 criterion_main!(benches);

@@ -100,6 +100,10 @@ enum Command {
         /// Data file override.
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Evaluate the learned field in this precision during rollouts (states stay f64);
+        /// overrides the config's `eval.field_precision`.
+        #[arg(long, value_enum)]
+        field_precision: Option<Precision>,
     },
     /// Integrate a checkpoint's learned dynamics from a state; prints CSV (t, z…, H).
     Rollout {
@@ -266,7 +270,7 @@ fn run(command: Command) -> Result<()> {
             println!("checkpoint: {}", path.display());
             Ok(())
         }
-        Command::Eval { checkpoint: ckpt, config, seed, data } => {
+        Command::Eval { checkpoint: ckpt, config, seed, data, field_precision } => {
             let (state, meta) = checkpoint::load(&ckpt, &Device::Cpu, Some(DType::F64), None)?;
             let cfg = match config {
                 Some(p) => ExperimentConfig::from_file(&p)?,
@@ -279,6 +283,11 @@ fn run(command: Command) -> Result<()> {
                     serde_json::from_value(json).map_err(|e| Error::checkpoint(&ckpt, format!("stored config: {e}")))?
                 }
             };
+            let mut cfg = cfg;
+            if let Some(p) = field_precision {
+                cfg.eval.field_precision = p;
+                cfg.eval.validate()?;
+            }
             let ds = cfg.data.load(seed, data.as_deref())?;
             if ds.meta.dof != state.spec.dof {
                 return Err(Error::Config(format!("the data have {} dof, the model {}", ds.meta.dof, state.spec.dof)));

@@ -116,3 +116,21 @@ pub trait PhaseSpace: VectorField {
 }
 
 impl<F: VectorField> PhaseSpace for F {}
+
+/// A field evaluated in another float type: each state is cast to `dtype` before the field sees
+/// it and the derivative cast back to the state's type. An adaptive integrator can then carry
+/// f64 states while an f32-trained model runs in f32, its own precision (what the reference's
+/// scipy loop does: float64 states, a float32 PyTorch model). The wrapper is a plain field: it
+/// exposes no [`Hamiltonian`], so integrators that need one reject it.
+pub struct InPrecision<'a> {
+    /// The field (its parameters already in `dtype`).
+    pub field: &'a (dyn VectorField + Sync),
+    /// The type the field is evaluated in.
+    pub dtype: candle_core::DType,
+}
+
+impl VectorField for InPrecision<'_> {
+    fn time_derivatives(&self, z: &Tensor) -> Result<Tensor> {
+        Ok(self.field.time_derivatives(&z.to_dtype(self.dtype)?)?.to_dtype(z.dtype())?)
+    }
+}

@@ -4,7 +4,8 @@
 //!
 //! - [`symplectic`]: the state layout z = (q, p) and the symplectic matrix J.
 //! - [`hamiltonian`]: the [`VectorField`] and [`Hamiltonian`] traits every system and model
-//!   implements, and the notebook-style (q, p) API ([`PhaseSpace`]).
+//!   implements, the notebook-style (q, p) API ([`PhaseSpace`]), and [`InPrecision`] (a field
+//!   evaluated in another float type than the states).
 //! - [`activation`]: activations with differentiable derivatives; [`fast_tanh`]: vectorized f32
 //!   and f64 tanh for the CPU.
 //! - [`mlp`]: an MLP that returns ∂output/∂input with plain tensor ops (the second-derivative
@@ -39,7 +40,7 @@ pub mod symplectic;
 pub use activation::Activation;
 pub use error::{Error, Result};
 pub use fused::LossGradients;
-pub use hamiltonian::{Hamiltonian, PhaseSpace, VectorField};
+pub use hamiltonian::{Hamiltonian, InPrecision, PhaseSpace, VectorField};
 pub use integrators::{cpu_threads, rollout, rollout_parallel, Integrator, IntegratorKind, Solver};
 pub use models::{Baseline, NeuralHamiltonian, SeparableHamiltonian};
 pub use symplectic::{apply_j, join_qp, split_qp, symplectic_matrix};

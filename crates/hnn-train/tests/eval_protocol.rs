@@ -5,7 +5,8 @@ mod common;
 use candle_core::{DType, Device, Tensor};
 use common::*;
 use hnn_core::integrators::DormandPrince;
-use hnn_core::{rollout, Solver};
+use hnn_core::{rollout, InPrecision, Solver, VectorField};
+use hnn_train::device::Precision;
 use hnn_train::eval::{evaluate, EvalSet};
 use hnn_train::train::TrainData;
 use hnn_train::{ExperimentConfig, ModelKind, ModelSpec, ModelState};
@@ -52,4 +53,32 @@ fn rescaling_compares_the_model_at_stretched_times() {
     let mut bad = cfg.eval.clone();
     bad.analysis_time_rescale = Some(-0.5);
     assert!(bad.validate().unwrap_err().to_string().contains("analysis_time_rescale"));
+}
+
+#[test]
+fn an_f32_field_is_the_model_in_f32_under_f64_states() {
+    let (mut cfg, state, data, set) = setup(0.0, 3);
+    let (m64, _) = evaluate(&state, &cfg.train.objective, &data, &set, &cfg.eval).unwrap();
+    cfg.eval.field_precision = Precision::F32;
+    cfg.eval.validate().unwrap();
+    let (m32, _) = evaluate(&state, &cfg.train.objective, &data, &set, &cfg.eval).unwrap();
+    // The same model: the figures agree to f32 rounding, but are not bit-for-bit the f64 ones.
+    let (a, b) = (m64.trajectory_mse.mean, m32.trajectory_mse.mean);
+    assert!((a - b).abs() <= 1e-4 * a, "{a} vs {b}");
+    assert_ne!(a, b, "the field must really run in f32");
+    // By hand: the model cast to f32, its derivatives cast back, integrated in f64.
+    let model = state.frozen(DType::F32, &Device::Cpu).unwrap();
+    let field = InPrecision { field: &model, dtype: DType::F32 };
+    let z = Tensor::from_vec(set.starts[0].clone(), (1, 2), &Device::Cpu).unwrap();
+    let dz = field.time_derivatives(&z).unwrap();
+    assert_eq!(dz.dtype(), DType::F64);
+    let direct = model.time_derivatives(&z.to_dtype(DType::F32).unwrap()).unwrap().to_dtype(DType::F64).unwrap();
+    assert_eq!(dz.to_vec2::<f64>().unwrap(), direct.to_vec2::<f64>().unwrap());
+    // A symplectic method needs the Hamiltonian, which the cast field does not carry.
+    cfg.eval.method = "leapfrog".into();
+    cfg.eval.dt = Some(0.01);
+    let err = cfg.eval.validate().unwrap_err().to_string();
+    assert!(err.contains("field_precision") && err.contains("leapfrog"), "{err}");
+    cfg.eval.method = "rk4".into();
+    cfg.eval.validate().unwrap();
 }
