@@ -61,12 +61,10 @@ fn named(varmap: &VarMap) -> Vec<(String, candle_core::Var)> {
     v
 }
 
-/// Runs `f` in the same thread budget the trainer gives this batch, and waits for the device to
-/// finish (GPU kernels run asynchronously: without the wait a GPU bench would time the launches).
+/// Runs the whole measurement `f` (a `b.iter(...)`) in the thread budget the trainer gives this
+/// batch: one pool for all iterations, as in training, not one per iteration.
 fn sized<R: Send>(dev: &Device, batch: usize, f: impl FnOnce() -> R + Send) -> R {
-    let out = hnn::train::threads::run_sized(dev, batch, HIDDEN[0], f);
-    dev.synchronize().unwrap();
-    out
+    hnn::train::threads::run_sized(dev, batch, HIDDEN[0], f)
 }
 
 fn forward_grad(c: &mut Criterion) {
@@ -80,7 +78,7 @@ fn forward_grad(c: &mut Criterion) {
             group.throughput(Throughput::Elements(batch as u64));
             group.sample_size(if batch >= 65536 { 10 } else { 30 });
             group.bench_with_input(BenchmarkId::new(format!("{dtype:?}").to_lowercase(), batch), &z, |b, z| {
-                b.iter(|| sized(&dev, batch, || h.grad(z).unwrap().sum_all().unwrap().to_vec0::<f32>().ok()))
+                sized(&dev, batch, || b.iter(|| h.grad(z).unwrap().sum_all().unwrap().to_vec0::<f32>().ok()))
             });
         }
     }
@@ -114,11 +112,12 @@ fn gradient_step(c: &mut Criterion) {
             }
             // candle's autograd through the explicit ∇H (the GPU path, and the reference point).
             group.bench_function(BenchmarkId::new(format!("autograd_{name}"), batch), |b| {
-                b.iter(|| {
-                    sized(&dev, batch, || {
+                sized(&dev, batch, || {
+                    b.iter(|| {
                         let loss =
                             (h.time_derivatives(&z).unwrap() - &target).unwrap().sqr().unwrap().mean_all().unwrap();
                         opt.step(&Gradients::backward(&loss).unwrap().1, 1e-3, 1.0).unwrap();
+                        dev.synchronize().unwrap();
                     })
                 })
             });
@@ -140,11 +139,12 @@ fn trajectory_step(c: &mut Criterion) {
             group.throughput(Throughput::Elements(batch as u64));
             group.sample_size(10);
             group.bench_function(BenchmarkId::new(format!("{dtype:?}").to_lowercase(), batch), |b| {
-                b.iter(|| {
-                    sized(&dev, batch, || {
+                sized(&dev, batch, || {
+                    b.iter(|| {
                         let pred = Leapfrog.propagate(&h, &z0, 0.01, 50).unwrap();
                         let loss = (pred - &z1).unwrap().sqr().unwrap().mean_all().unwrap();
                         opt.step(&Gradients::backward(&loss).unwrap().1, 1e-3, 1.0).unwrap();
+                        dev.synchronize().unwrap();
                     })
                 })
             });
@@ -166,7 +166,11 @@ fn field_stage(c: &mut Criterion) {
             let z = states(batch, 2, dtype, &dev).detach();
             group.throughput(Throughput::Elements(batch as u64));
             group.bench_with_input(BenchmarkId::new(format!("{dtype:?}").to_lowercase(), batch), &z, |b, z| {
-                b.iter(|| sized(&dev, batch, || h.time_derivatives(z).unwrap()))
+                b.iter(|| {
+                    let dz = h.time_derivatives(z).unwrap();
+                    dev.synchronize().unwrap();
+                    dz
+                })
             });
         }
     }
@@ -188,7 +192,13 @@ fn rollout(c: &mut Criterion) {
             group.throughput(Throughput::Elements((batch * 100) as u64));
             group.sample_size(10);
             group.bench_function(BenchmarkId::new(format!("{dtype:?}").to_lowercase(), batch), |b| {
-                b.iter(|| sized(&dev, batch, || Leapfrog.propagate(&h, &z0, 0.01, 100).unwrap().detach()))
+                sized(&dev, batch, || {
+                    b.iter(|| {
+                        let z = Leapfrog.propagate(&h, &z0, 0.01, 100).unwrap().detach();
+                        dev.synchronize().unwrap();
+                        z
+                    })
+                })
             });
         }
     }
