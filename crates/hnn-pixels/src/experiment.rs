@@ -9,7 +9,7 @@
 //! model's), `rollout.gif`.
 
 use crate::data::{PixelDataset, PixelTask};
-use crate::model::{LatentStep, PixelModel};
+use crate::model::{LatentStep, LossWeights, PixelModel};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use hnn_core::{rollout, IntegratorKind, Solver};
@@ -29,6 +29,9 @@ use std::path::Path;
 
 fn default_kinds() -> Vec<ModelKind> {
     vec![ModelKind::Baseline, ModelKind::Hnn]
+}
+fn default_canonical_weight() -> f64 {
+    1.0
 }
 fn default_weight() -> f64 {
     0.1
@@ -50,6 +53,9 @@ pub struct PixelModelConfig {
     /// Weight of the latent dynamics loss (the paper: 0.1).
     #[serde(default = "default_weight")]
     pub dynamics_weight: f64,
+    /// Weight of the canonical-coordinates loss ‖z_p,t − (z_q,t+1 − z_q,t)‖² (the paper: 1).
+    #[serde(default = "default_canonical_weight")]
+    pub canonical_weight: f64,
     /// Integrator of the latent dynamics loss across one frame (the reference: `euler`).
     #[serde(default = "default_latent_integrator")]
     pub latent_integrator: String,
@@ -66,6 +72,11 @@ fn default_latent_substeps() -> usize {
 }
 
 impl PixelModelConfig {
+    /// The weights of the latent losses.
+    pub fn loss_weights(&self) -> LossWeights {
+        LossWeights { dynamics: self.dynamics_weight, canonical: self.canonical_weight }
+    }
+
     /// The latent step of the dynamics loss.
     pub fn latent_step(&self) -> Result<LatentStep> {
         let integrator = self
@@ -154,8 +165,12 @@ impl PixelExperiment {
         if self.model.autoencoder_hidden == 0 || self.model.kinds.is_empty() {
             return fail("model.autoencoder_hidden must be positive and model.kinds non-empty".into());
         }
-        if !(self.model.dynamics_weight >= 0.0 && self.model.dynamics_weight.is_finite()) {
-            return fail(format!("model.dynamics_weight must be ≥ 0, got {}", self.model.dynamics_weight));
+        for (name, w) in
+            [("dynamics_weight", self.model.dynamics_weight), ("canonical_weight", self.model.canonical_weight)]
+        {
+            if !(w >= 0.0 && w.is_finite()) {
+                return fail(format!("model.{name} must be a finite number ≥ 0, got {w}"));
+            }
         }
         for kind in &self.model.kinds {
             self.spec(*kind).validate()?;
@@ -211,7 +226,7 @@ struct PixelTrainer<'a> {
     varmap: &'a VarMap,
     train: (Tensor, Tensor),
     test: (Tensor, Tensor),
-    weight: f64,
+    weights: LossWeights,
     meta: serde_json::Value,
     /// The latent dynamics model's variables (everything outside `ae.`), for the fused step.
     dynamics_vars: Vec<Var>,
@@ -229,13 +244,13 @@ impl Trainable for PixelTrainer<'_> {
         let idx = sample_indices(n, if batch_size == 0 { n } else { batch_size }, rng);
         let idx = Tensor::from_slice(&idx, idx.len(), self.train.0.device())?;
         let (x, xn) = (self.train.0.index_select(&idx, 0)?, self.train.1.index_select(&idx, 0)?);
-        if let Some(fused) = crate::kernel::pixel_gradients(self.model, &self.dynamics_vars, &x, &xn, self.weight)? {
+        if let Some(fused) = crate::kernel::pixel_gradients(self.model, &self.dynamics_vars, &x, &xn, self.weights)? {
             return Ok(fused);
         }
-        Gradients::backward(&self.model.losses(&x, &xn, self.weight)?.total)
+        Gradients::backward(&self.model.losses(&x, &xn, self.weights)?.total)
     }
     fn test_loss(&self) -> Result<f64> {
-        total_loss(self.model, &self.test.0, &self.test.1, self.weight)
+        total_loss(self.model, &self.test.0, &self.test.1, self.weights)
     }
     fn save(&self, info: &TrainingInfo, path: &Path) -> Result<()> {
         let mut meta = self.meta.clone();
@@ -246,7 +261,7 @@ impl Trainable for PixelTrainer<'_> {
 }
 
 /// Total loss over a whole split, in chunks.
-fn total_loss(model: &PixelModel, x: &Tensor, xn: &Tensor, weight: f64) -> Result<f64> {
+fn total_loss(model: &PixelModel, x: &Tensor, xn: &Tensor, weights: LossWeights) -> Result<f64> {
     let n = x.dims()[0];
     if n == 0 {
         return Ok(f64::NAN);
@@ -254,7 +269,7 @@ fn total_loss(model: &PixelModel, x: &Tensor, xn: &Tensor, weight: f64) -> Resul
     let (mut sum, mut start) = (0.0, 0);
     while start < n {
         let len = 2048.min(n - start);
-        let l = model.losses(&x.narrow(0, start, len)?, &xn.narrow(0, start, len)?, weight)?.total;
+        let l = model.losses(&x.narrow(0, start, len)?, &xn.narrow(0, start, len)?, weights)?.total;
         sum += l.to_dtype(DType::F64)?.to_scalar::<f64>()? * len as f64;
         start += len;
     }
@@ -379,9 +394,9 @@ fn evaluate(
         valid.push(valid_until);
         paths.push(path);
     }
-    let weight = cfg.model.dynamics_weight;
-    let train_loss = total_loss(model, &train.0, &train.1, weight)?;
-    let test_loss = total_loss(model, &test.0, &test.1, weight)?;
+    let weights = cfg.model.loss_weights();
+    let train_loss = total_loss(model, &train.0, &train.1, weights)?;
+    let test_loss = total_loss(model, &test.0, &test.1, weights)?;
     let metrics = ModelMetrics {
         train_loss: MeanSem::of(&[train_loss]),
         test_loss: MeanSem::of(&[test_loss]),
@@ -466,7 +481,7 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
             varmap: &varmap,
             train: (train.0.clone(), train.1.clone()),
             test: test.clone(),
-            weight: cfg.model.dynamics_weight,
+            weights: cfg.model.loss_weights(),
             meta,
             dynamics_vars,
         };

@@ -15,7 +15,7 @@
 //! 2. latent losses and their gradients (∂/∂z_t, ∂/∂z_{t+1}, ∂/∂ dynamics weights);
 //! 3. per block: the encoder's backward pass from ∂/∂[z_t; z_{t+1}].
 
-use crate::model::{LatentStep, PixelModel};
+use crate::model::{LatentStep, LossWeights, PixelModel};
 use candle_core::{DType, Tensor, Var, WithDType};
 use candle_nn::Linear;
 use hnn_core::fused::{add_column_sums, matmul, Mat, Real};
@@ -28,21 +28,21 @@ use std::collections::HashMap;
 /// Rows per block below which the batch is not split further.
 const MIN_ROWS_PER_BLOCK: usize = 16;
 
-/// The loss (reconstruction + canonical + weight · dynamics) and the gradient of every variable,
+/// The loss (reconstruction + weighted dynamics and canonical losses) and the gradient of every variable,
 /// through the fused path; `None` off the CPU or for dtypes other than f32/f64.
 pub fn pixel_gradients(
     model: &PixelModel,
     dynamics_vars: &[Var],
     x: &Tensor,
     x_next: &Tensor,
-    dynamics_weight: f64,
+    weights: LossWeights,
 ) -> Result<Option<(f64, Gradients)>> {
     if !x.device().is_cpu() || x.dtype() != x_next.dtype() {
         return Ok(None);
     }
     match x.dtype() {
-        DType::F32 => step::<f32>(model, dynamics_vars, x, x_next, dynamics_weight).map(Some),
-        DType::F64 => step::<f64>(model, dynamics_vars, x, x_next, dynamics_weight).map(Some),
+        DType::F32 => step::<f32>(model, dynamics_vars, x, x_next, weights).map(Some),
+        DType::F64 => step::<f64>(model, dynamics_vars, x, x_next, weights).map(Some),
         _ => Ok(None),
     }
 }
@@ -210,7 +210,7 @@ fn step<T: Real + WithDType>(
     dynamics_vars: &[Var],
     x: &Tensor,
     x_next: &Tensor,
-    dynamics_weight: f64,
+    weights: LossWeights,
 ) -> Result<(f64, Gradients)> {
     let encoder = Net::<T>::new(&model.ae.encoder)?;
     let decoder = Net::<T>::new(&model.ae.decoder)?;
@@ -267,9 +267,9 @@ fn step<T: Real + WithDType>(
         zn.extend_from_slice(&p.latent[p.rows * latent..]);
     }
     let device = x.device();
-    let latent_part = match fused_latent::<T>(model, &z, &zn, batch, dynamics_weight, device)? {
+    let latent_part = match fused_latent::<T>(model, &z, &zn, batch, weights, device)? {
         Some(l) => l,
-        None => autograd_latent::<T>(model, dynamics_vars, z, zn, batch, dynamics_weight, device)?,
+        None => autograd_latent::<T>(model, dynamics_vars, z, zn, batch, weights, device)?,
     };
     let (z_bar, zn_bar) = (&latent_part.z_bar, &latent_part.zn_bar);
     let latent_value = latent_part.value;
@@ -331,7 +331,7 @@ fn fused_latent<T: Real + WithDType>(
     z: &[T],
     zn: &[T],
     batch: usize,
-    weight: f64,
+    weights: LossWeights,
     device: &candle_core::Device,
 ) -> Result<Option<LatentPart<T>>> {
     if model.latent_step != LatentStep::default() {
@@ -343,13 +343,14 @@ fn fused_latent<T: Real + WithDType>(
     let Some(lg) = model.dynamics.fused_gradient_matching(&zt, &target)? else { return Ok(None) };
     let flat = |t: &Tensor| -> Result<Vec<T>> { Ok(t.flatten_all()?.to_vec1::<T>()?) };
     let (input, tbar) = (flat(&lg.input)?, flat(&lg.target)?);
+    let weight = weights.dynamics;
     let w = T::of(weight);
     // target = z_{t+1} − z_t: its gradient flows to z_{t+1} (+) and z_t (−).
     let mut z_bar: Vec<T> = input.iter().zip(&tbar).map(|(i, t)| w * (*i - *t)).collect();
     let mut zn_bar: Vec<T> = tbar.iter().map(|t| w * *t).collect();
     // Canonical loss mean over rows of (z_p − (z_q,next − z_q))².
     let mut canonical = 0.0;
-    let scale = T::of(2.0 / batch as f64);
+    let scale = T::of(2.0 * weights.canonical / batch as f64);
     for i in 0..batch {
         let c = z[2 * i + 1] - (zn[2 * i] - z[2 * i]);
         canonical += c.as_f64() * c.as_f64();
@@ -359,7 +360,12 @@ fn fused_latent<T: Real + WithDType>(
         zn_bar[2 * i] += -cbar;
     }
     let params = lg.grads.into_iter().map(|(p, g)| Ok((p.id(), (g * weight)?))).collect::<Result<Vec<_>>>()?;
-    Ok(Some(LatentPart { value: canonical / batch as f64 + weight * lg.loss, z_bar, zn_bar, params }))
+    Ok(Some(LatentPart {
+        value: weights.canonical * canonical / batch as f64 + weight * lg.loss,
+        z_bar,
+        zn_bar,
+        params,
+    }))
 }
 
 /// The latent losses by autograd, on the latent states as leaf variables (any latent integrator).
@@ -369,13 +375,13 @@ fn autograd_latent<T: Real + WithDType>(
     z: Vec<T>,
     zn: Vec<T>,
     batch: usize,
-    weight: f64,
+    weights: LossWeights,
     device: &candle_core::Device,
 ) -> Result<LatentPart<T>> {
     let z = Var::from_tensor(&Tensor::from_vec(z, (batch, 2), device)?)?;
     let zn = Var::from_tensor(&Tensor::from_vec(zn, (batch, 2), device)?)?;
     let (dynamics, canonical) = model.latent_losses(z.as_tensor(), zn.as_tensor())?;
-    let latent_loss = (canonical + (dynamics * weight)?)?;
+    let latent_loss = ((canonical * weights.canonical)? + (dynamics * weights.dynamics)?)?;
     let value = latent_loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
     let store = latent_loss.backward()?;
     let grad_of = |v: &Var| -> Result<Vec<T>> {

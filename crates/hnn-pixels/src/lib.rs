@@ -18,5 +18,5 @@ pub mod model;
 pub mod render;
 
 pub use data::{PixelDataset, PixelTask};
-pub use model::{Autoencoder, LatentStep, PixelLosses, PixelModel};
+pub use model::{Autoencoder, LatentStep, LossWeights, PixelLosses, PixelModel};
 pub use render::PendulumRenderer;

@@ -62,6 +62,22 @@ impl Autoencoder {
     }
 }
 
+/// The weights of the latent losses in the total; the reconstruction's is 1. The default is the
+/// reference's: dynamics 0.1, canonical 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossWeights {
+    /// Of the dynamics loss.
+    pub dynamics: f64,
+    /// Of the canonical-coordinates loss.
+    pub canonical: f64,
+}
+
+impl Default for LossWeights {
+    fn default() -> Self {
+        Self { dynamics: 0.1, canonical: 1.0 }
+    }
+}
+
 /// The four losses of one batch (each a mean over dimensions, then over the batch).
 #[derive(Debug, Clone)]
 pub struct PixelLosses {
@@ -72,7 +88,7 @@ pub struct PixelLosses {
     pub dynamics: Tensor,
     /// ‖z_p,t − (z_q,t+1 − z_q,t)‖²: makes z_p the velocity of z_q.
     pub canonical: Tensor,
-    /// reconstruction + canonical + `dynamics_weight` · dynamics.
+    /// reconstruction + weights · (dynamics, canonical).
     pub total: Tensor,
 }
 
@@ -123,12 +139,12 @@ impl PixelModel {
     }
 
     /// The losses for pairs x_t and x_{t+1} (`[batch, 2·pixels]` each).
-    pub fn losses(&self, x: &Tensor, x_next: &Tensor, dynamics_weight: f64) -> hnn_train::Result<PixelLosses> {
+    pub fn losses(&self, x: &Tensor, x_next: &Tensor, weights: LossWeights) -> hnn_train::Result<PixelLosses> {
         let z = self.ae.encode(x)?;
         let z_next = self.ae.encode(x_next)?;
         let reconstruction = (x - self.ae.decode(&z)?)?.sqr()?.mean(1)?.mean_all()?;
         let (dynamics, canonical) = self.latent_losses(&z, &z_next)?;
-        let total = ((&reconstruction + &canonical)? + (&dynamics * dynamics_weight)?)?;
+        let total = ((&reconstruction + (&canonical * weights.canonical)?)? + (&dynamics * weights.dynamics)?)?;
         Ok(PixelLosses { reconstruction, dynamics, canonical, total })
     }
 

@@ -2,7 +2,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use hnn_pixels::{PixelModel, PixelTask};
+use hnn_pixels::{LossWeights, PixelModel, PixelTask};
 use hnn_train::optim::{Gradients, Optimizer, OptimizerKind};
 use hnn_train::{ModelKind, ModelSpec};
 
@@ -35,7 +35,7 @@ fn losses_train_both_parts_and_decrease() {
         assert!(names.contains(&"ae.encoder.0.weight".to_string()) && names.contains(&"ae.decoder.3.bias".to_string()));
         assert!(names.iter().any(|n| n.starts_with(&format!("{}.layers.", kind.name()))), "{names:?}");
 
-        let first = m.losses(&x, &x_next, 0.1).unwrap();
+        let first = m.losses(&x, &x_next, LossWeights::default()).unwrap();
         let grads = first.total.backward().unwrap();
         for (name, var) in named(&varmap) {
             if name.ends_with(".bias") && name.starts_with(kind.name()) {
@@ -47,12 +47,12 @@ fn losses_train_both_parts_and_decrease() {
         let start = first.total.to_scalar::<f32>().unwrap();
         let mut last = start;
         for _ in 0..60 {
-            let l = m.losses(&x, &x_next, 0.1).unwrap();
+            let l = m.losses(&x, &x_next, LossWeights::default()).unwrap();
             last = l.total.to_scalar::<f32>().unwrap();
             opt.step(&Gradients::backward(&l.total).unwrap().1, 1e-3, 1.0).unwrap();
         }
         assert!(last < 0.5 * start, "{}: total loss {start} → {last}", kind.name());
-        let l = m.losses(&x, &x_next, 0.1).unwrap();
+        let l = m.losses(&x, &x_next, LossWeights::default()).unwrap();
         let parts: f32 = [&l.reconstruction, &l.canonical].iter().map(|t| t.to_scalar::<f32>().unwrap()).sum::<f32>()
             + 0.1 * l.dynamics.to_scalar::<f32>().unwrap();
         assert!(
@@ -150,8 +150,13 @@ fn fused_step_matches_autograd() {
     let x_next = pairs.narrow(1, 1, t - 1).unwrap().reshape((n * (t - 1), w)).unwrap();
     for kind in [ModelKind::Hnn, ModelKind::Baseline] {
         // Euler × 1 takes the dynamics model's fused kernel, the others autograd.
-        for (integrator, substeps) in [(IntegratorKind::Euler, 1), (IntegratorKind::Euler, 2), (IntegratorKind::Rk4, 1)]
-        {
+        // The reference's weights, then others (each weight must reach both paths).
+        for (integrator, substeps, weights) in [
+            (IntegratorKind::Euler, 1, LossWeights::default()),
+            (IntegratorKind::Euler, 1, LossWeights { dynamics: 2.0, canonical: 0.25 }),
+            (IntegratorKind::Euler, 2, LossWeights::default()),
+            (IntegratorKind::Rk4, 1, LossWeights { dynamics: 0.5, canonical: 3.0 }),
+        ] {
             let varmap = VarMap::new();
             let spec = ModelSpec { kind, dof: 1, hidden: vec![12, 12], activation: "tanh".into() };
             let mut m =
@@ -163,10 +168,10 @@ fn fused_step_matches_autograd() {
                 vars.iter().filter(|(n, _)| !n.starts_with("ae.")).map(|(_, v)| v.clone()).collect();
             let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
             let (loss, fused) = pool
-                .install(|| hnn_pixels::kernel::pixel_gradients(&m, &dynamics, &x, &x_next, 0.1))
+                .install(|| hnn_pixels::kernel::pixel_gradients(&m, &dynamics, &x, &x_next, weights))
                 .unwrap()
                 .expect("the fused path runs on the CPU in f64");
-            let reference = m.losses(&x, &x_next, 0.1).unwrap().total;
+            let reference = m.losses(&x, &x_next, weights).unwrap().total;
             let (expected, auto) = Gradients::backward(&reference).unwrap();
             assert!((loss - expected).abs() < 1e-12 * expected, "{kind:?} {integrator:?}: loss {loss} vs {expected}");
             for (name, var) in &vars {
@@ -196,6 +201,10 @@ fn latent_step_settings_are_validated() {
     let bad = text.replace("latent_substeps = 1", "latent_substeps = 0");
     let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
     assert!(err.contains("model.latent_substeps"), "{err}");
+    assert_eq!(cfg.model.loss_weights(), LossWeights::default(), "the reference's weights");
+    let bad = text.replace("dynamics_weight = 0.1", "dynamics_weight = 0.1\ncanonical_weight = -1.0");
+    let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
+    assert!(err.contains("model.canonical_weight"), "{err}");
 }
 
 #[test]
