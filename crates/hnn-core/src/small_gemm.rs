@@ -106,113 +106,72 @@ mod x86 {
         fn plus(a: Self, b: Self) -> Self;
     }
 
-    impl Lanes for f64 {
-        type V = __m512d;
-        const L: usize = 8;
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn zero() -> __m512d {
-            _mm512_setzero_pd()
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn splat(p: *const f64) -> __m512d {
-            _mm512_set1_pd(unsafe { *p })
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn load(p: *const f64) -> __m512d {
-            unsafe { _mm512_loadu_pd(p) }
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn load_first(p: *const f64, n: usize) -> __m512d {
-            unsafe { _mm512_maskz_loadu_pd(((1u32 << n) - 1) as __mmask8, p) }
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn store(p: *mut f64, v: __m512d) {
-            unsafe { _mm512_storeu_pd(p, v) }
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn store_first(p: *mut f64, v: __m512d, n: usize) {
-            unsafe { _mm512_mask_storeu_pd(p, ((1u32 << n) - 1) as __mmask8, v) }
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn fma(a: __m512d, b: __m512d, c: __m512d) -> __m512d {
-            _mm512_fmadd_pd(a, b, c)
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn add(a: __m512d, b: __m512d) -> __m512d {
-            _mm512_add_pd(a, b)
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn sum(v: __m512d) -> f64 {
-            _mm512_reduce_add_pd(v)
-        }
-        #[inline(always)]
-        fn plus(a: f64, b: f64) -> f64 {
-            a + b
-        }
+    /// `Lanes` for one float type from its AVX-512 intrinsics.
+    macro_rules! impl_lanes {
+        ($t:ty, $v:ty, $lanes:expr, $mask:ty, $zero:ident, $set1:ident, $load:ident, $maskz_load:ident,
+         $store:ident, $mask_store:ident, $fmadd:ident, $add:ident, $reduce:ident) => {
+            impl Lanes for $t {
+                type V = $v;
+                const L: usize = $lanes;
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn zero() -> $v {
+                    $zero()
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn splat(p: *const $t) -> $v {
+                    $set1(unsafe { *p })
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn load(p: *const $t) -> $v {
+                    unsafe { $load(p) }
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn load_first(p: *const $t, n: usize) -> $v {
+                    unsafe { $maskz_load(((1u32 << n) - 1) as $mask, p) }
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn store(p: *mut $t, v: $v) {
+                    unsafe { $store(p, v) }
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn store_first(p: *mut $t, v: $v, n: usize) {
+                    unsafe { $mask_store(p, ((1u32 << n) - 1) as $mask, v) }
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn fma(a: $v, b: $v, c: $v) -> $v {
+                    $fmadd(a, b, c)
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn add(a: $v, b: $v) -> $v {
+                    $add(a, b)
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn sum(v: $v) -> $t {
+                    $reduce(v)
+                }
+                #[inline(always)]
+                fn plus(a: $t, b: $t) -> $t {
+                    a + b
+                }
+            }
+        };
     }
 
-    impl Lanes for f32 {
-        type V = __m512;
-        const L: usize = 16;
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn zero() -> __m512 {
-            _mm512_setzero_ps()
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn splat(p: *const f32) -> __m512 {
-            _mm512_set1_ps(unsafe { *p })
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn load(p: *const f32) -> __m512 {
-            unsafe { _mm512_loadu_ps(p) }
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn load_first(p: *const f32, n: usize) -> __m512 {
-            unsafe { _mm512_maskz_loadu_ps(((1u32 << n) - 1) as __mmask16, p) }
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn store(p: *mut f32, v: __m512) {
-            unsafe { _mm512_storeu_ps(p, v) }
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn store_first(p: *mut f32, v: __m512, n: usize) {
-            unsafe { _mm512_mask_storeu_ps(p, ((1u32 << n) - 1) as __mmask16, v) }
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn fma(a: __m512, b: __m512, c: __m512) -> __m512 {
-            _mm512_fmadd_ps(a, b, c)
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn add(a: __m512, b: __m512) -> __m512 {
-            _mm512_add_ps(a, b)
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn sum(v: __m512) -> f32 {
-            _mm512_reduce_add_ps(v)
-        }
-        #[inline(always)]
-        fn plus(a: f32, b: f32) -> f32 {
-            a + b
-        }
-    }
+    #[rustfmt::skip]
+    impl_lanes!(f64, __m512d, 8, __mmask8, _mm512_setzero_pd, _mm512_set1_pd, _mm512_loadu_pd, _mm512_maskz_loadu_pd,
+                _mm512_storeu_pd, _mm512_mask_storeu_pd, _mm512_fmadd_pd, _mm512_add_pd, _mm512_reduce_add_pd);
+    #[rustfmt::skip]
+    impl_lanes!(f32, __m512, 16, __mmask16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_maskz_loadu_ps,
+                _mm512_storeu_ps, _mm512_mask_storeu_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_reduce_add_ps);
 
     /// The first `len` lanes at `x` (all of them when `len` is a whole vector), zeros after.
     #[inline]
