@@ -78,7 +78,7 @@ fn tensor_and_slice_backends_agree() {
     let times: Vec<f64> = (0..=30).map(|i| i as f64 * 0.5).collect();
     let z = vec![0.5, 0.0, -0.5, 0.0, 0.0, 0.45, 0.0, -0.45];
     let solver = DormandPrince::new(1e-9, 1e-12);
-    let from_tensor = solver.solve(&Kepler, &tensor(std::slice::from_ref(&z), DType::F64), &times).unwrap();
+    let from_tensor = solver.solve_tensors(&Kepler, &tensor(std::slice::from_ref(&z), DType::F64), &times).unwrap();
     let from_slice = solver
         .solve_slice(
             |y, dy| {
@@ -91,6 +91,20 @@ fn tensor_and_slice_backends_agree() {
         .unwrap();
     let t = Tensor::from_vec(from_slice, (31, 1, 8), &candle_core::Device::Cpu).unwrap();
     assert!(max_abs_diff(&from_tensor, &t) < 1e-13);
+}
+
+#[test]
+fn host_rows_and_tensor_ops_agree_on_a_batch() {
+    // `solve` keeps f64 CPU batches as host rows; the tensor backend must give the same steps
+    // (the worst row sets them) and the same states.
+    let starts: Vec<Vec<f64>> = (0..4).map(|i| vec![0.2 + 0.6 * i as f64, 0.3 - 0.2 * i as f64]).collect();
+    let z0 = tensor(&starts, DType::F64);
+    let times: Vec<f64> = (0..=60).map(|i| i as f64 * 0.2).collect();
+    let solver = DormandPrince::new(1e-9, 1e-12);
+    let rows_path = solver.solve(&Pendulum, &z0, &times).unwrap();
+    let tensor_path = solver.solve_tensors(&Pendulum, &z0, &times).unwrap();
+    assert_eq!(rows_path.dims(), &[61, 4, 2]);
+    assert!(max_abs_diff(&rows_path, &tensor_path) < 1e-12, "{}", max_abs_diff(&rows_path, &tensor_path));
 }
 
 #[test]

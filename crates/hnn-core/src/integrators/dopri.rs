@@ -96,8 +96,28 @@ impl DormandPrince {
     }
 
     /// Solves ż = f(z) for a batch `[batch, 2n]` from `times[0]`; returns `[T, batch, 2n]`.
-    /// All trajectories share the step size (the worst one sets it).
+    /// All trajectories share the step size (the worst one sets it). f64 states on the CPU are
+    /// kept as host rows, so that only the field sees tensors (the state arithmetic of a stage on
+    /// a few trajectories costs more in tensor ops than in flops); other states stay tensors.
     pub fn solve(&self, field: &dyn VectorField, z0: &Tensor, times: &[f64]) -> Result<Tensor> {
+        if z0.device().is_cpu() && z0.dtype() == DType::F64 && z0.rank() == 2 {
+            let (rows, dim) = z0.dims2()?;
+            let f = |y: &[f64], dy: &mut [f64]| -> Result<()> {
+                let z = Tensor::from_slice(y, (rows, dim), z0.device())?;
+                let d = field.time_derivatives(&z)?.to_dtype(DType::F64)?.flatten_all()?;
+                dy.copy_from_slice(&d.to_vec1::<f64>()?);
+                Ok(())
+            };
+            let mut ops = SliceOps { f, dim };
+            let states = self.integrate(&mut ops, z0.flatten_all()?.to_vec1::<f64>()?, times)?;
+            return Ok(Tensor::from_vec(states.concat(), (times.len(), rows, dim), z0.device())?);
+        }
+        self.solve_tensors(field, z0, times)
+    }
+
+    /// [`solve`](Self::solve) with the state arithmetic in tensor ops on the states' device,
+    /// whatever their type (what `solve` does for states off the CPU or not in f64).
+    pub fn solve_tensors(&self, field: &dyn VectorField, z0: &Tensor, times: &[f64]) -> Result<Tensor> {
         let mut ops = TensorOps { field };
         let states = self.integrate(&mut ops, z0.clone(), times)?;
         Ok(Tensor::stack(&states, 0)?)
@@ -105,8 +125,12 @@ impl DormandPrince {
 
     /// Solves the autonomous ODE y' = f(y) for one trajectory of plain `f64`s; `f(y, dy)` writes
     /// the derivative into `dy`. Returns the states at `times`, row-major `[T, dim]`.
-    pub fn solve_slice<F: FnMut(&[f64], &mut [f64])>(&self, f: F, y0: &[f64], times: &[f64]) -> Result<Vec<f64>> {
-        let mut ops = SliceOps { f };
+    pub fn solve_slice<F: FnMut(&[f64], &mut [f64])>(&self, mut f: F, y0: &[f64], times: &[f64]) -> Result<Vec<f64>> {
+        let f = |y: &[f64], dy: &mut [f64]| -> Result<()> {
+            f(y, dy);
+            Ok(())
+        };
+        let mut ops = SliceOps { f, dim: y0.len().max(1) };
         let states = self.integrate(&mut ops, y0.to_vec(), times)?;
         Ok(states.concat())
     }
@@ -292,16 +316,18 @@ impl StateOps for TensorOps<'_> {
     }
 }
 
-/// One trajectory as a plain vector.
+/// Trajectories as plain row-major vectors `[rows, dim]` (one row: a single trajectory).
 struct SliceOps<F> {
     f: F,
+    /// Length of one trajectory's state.
+    dim: usize,
 }
 
-impl<F: FnMut(&[f64], &mut [f64])> StateOps for SliceOps<F> {
+impl<F: FnMut(&[f64], &mut [f64]) -> Result<()>> StateOps for SliceOps<F> {
     type State = Vec<f64>;
     fn derivative(&mut self, y: &Vec<f64>) -> Result<Vec<f64>> {
         let mut dy = vec![0.0; y.len()];
-        (self.f)(y, &mut dy);
+        (self.f)(y, &mut dy)?;
         Ok(dy)
     }
     fn lincomb(&self, base: Option<&Vec<f64>>, terms: &[(f64, &Vec<f64>)]) -> Result<Vec<f64>> {
@@ -317,14 +343,19 @@ impl<F: FnMut(&[f64], &mut [f64])> StateOps for SliceOps<F> {
         Ok(acc)
     }
     fn scaled_norm(&self, v: &Vec<f64>, a: &Vec<f64>, b: &Vec<f64>, rtol: f64, atol: f64) -> Result<f64> {
-        let sum: f64 = v
-            .iter()
-            .zip(a.iter().zip(b))
-            .map(|(v, (a, b))| {
-                let r = v / (atol + rtol * a.abs().max(b.abs()));
-                r * r
-            })
-            .sum();
-        Ok((sum / v.len().max(1) as f64).sqrt())
+        let rows = v.chunks(self.dim).zip(a.chunks(self.dim).zip(b.chunks(self.dim)));
+        let rms = rows.map(|(v, (a, b))| {
+            let sum: f64 = v
+                .iter()
+                .zip(a.iter().zip(b))
+                .map(|(v, (a, b))| {
+                    let r = v / (atol + rtol * a.abs().max(b.abs()));
+                    r * r
+                })
+                .sum();
+            (sum / v.len().max(1) as f64).sqrt()
+        });
+        // NaN propagates: the caller stops on a non-finite norm.
+        Ok(rms.fold(0.0, |m: f64, x| if x.is_nan() || m.is_nan() { f64::NAN } else { m.max(x) }))
     }
 }
