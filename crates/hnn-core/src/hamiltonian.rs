@@ -12,6 +12,13 @@ pub trait VectorField {
     /// ż = f(z), same shape as z.
     fn time_derivatives(&self, z: &Tensor) -> Result<Tensor>;
 
+    /// ż for host rows: `z` is `[rows, 2n]` row-major f64 and ż goes to `dz`, for solvers that
+    /// keep their states on the host. Returns `false` (the default), touching nothing, where the
+    /// field has no host path; callers then go through [`time_derivatives`](Self::time_derivatives).
+    fn time_derivatives_host(&self, _z: &[f64], _dz: &mut [f64]) -> Result<bool> {
+        Ok(false)
+    }
+
     /// The Hamiltonian behind this field, if there is one (symplectic integrators need it).
     fn hamiltonian(&self) -> Option<&dyn Hamiltonian> {
         None
@@ -65,6 +72,11 @@ pub trait Hamiltonian {
     fn fused_gradient_matching(&self, _z: &Tensor, _target: &Tensor) -> Result<Option<LossGradients>> {
         Ok(None)
     }
+
+    /// As [`VectorField::time_derivatives_host`] for the field J∇H.
+    fn hamiltonian_field_host(&self, _z: &[f64], _dz: &mut [f64]) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 impl<H: Hamiltonian> VectorField for H {
@@ -74,6 +86,10 @@ impl<H: Hamiltonian> VectorField for H {
 
     fn fused_gradient_matching(&self, z: &Tensor, target: &Tensor) -> Result<Option<LossGradients>> {
         Hamiltonian::fused_gradient_matching(self, z, target)
+    }
+
+    fn time_derivatives_host(&self, z: &[f64], dz: &mut [f64]) -> Result<bool> {
+        self.hamiltonian_field_host(z, dz)
     }
 
     fn hamiltonian(&self) -> Option<&dyn Hamiltonian> {
@@ -132,5 +148,10 @@ pub struct InPrecision<'a> {
 impl VectorField for InPrecision<'_> {
     fn time_derivatives(&self, z: &Tensor) -> Result<Tensor> {
         Ok(self.field.time_derivatives(&z.to_dtype(self.dtype)?)?.to_dtype(z.dtype())?)
+    }
+
+    /// The field's host path, which computes in its parameters' type (`dtype`, by construction).
+    fn time_derivatives_host(&self, z: &[f64], dz: &mut [f64]) -> Result<bool> {
+        self.field.time_derivatives_host(z, dz)
     }
 }

@@ -160,19 +160,24 @@ impl Mlp {
         })
     }
 
-    /// The fused inference kernel on `x`: (output or H, ∇ₓH for the Hamiltonian form). Only
-    /// called when [`inference_kernel`](Self::inference_kernel) holds, so the weights are
-    /// immutable and their host copies are made once and kept (a rollout calls this for every
-    /// stage of every step).
-    fn infer<T: Cached>(&self, form: FieldForm, x: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
+    /// The host weights of a frozen network, copied on first use and kept.
+    fn cached_host<T: Cached>(&self) -> Result<&HostWeights<T>> {
         let slot = T::slot(&self.host_cache);
-        let host = match slot.get() {
+        Ok(match slot.get() {
             Some(host) => host,
             None => {
                 let host = self.host_weights::<T>(true)?;
                 slot.get_or_init(|| host)
             }
-        };
+        })
+    }
+
+    /// The fused inference kernel on `x`: (output or H, ∇ₓH for the Hamiltonian form). Only
+    /// called when [`inference_kernel`](Self::inference_kernel) holds, so the weights are
+    /// immutable and their host copies are made once and kept (a rollout calls this for every
+    /// stage of every step).
+    fn infer<T: Cached>(&self, form: FieldForm, x: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
+        let host = self.cached_host::<T>()?;
         let view = host.view(self.activation);
         let rows = x.dims()[0];
         let (y, g) = fused::evaluate(form, &view, &flat::<T>(x)?);
@@ -182,6 +187,37 @@ impl Mlp {
             FieldForm::Direct => None,
         };
         Ok((y, g))
+    }
+
+    /// The fused inference kernel on host rows `x` (`[rows, input]`, row-major f64), for callers
+    /// that keep their states on the host (the adaptive solver's CPU path): (output or H, ∇ₓH for
+    /// the Hamiltonian form), in f64, computed in the weights' own type. `None` where the kernel
+    /// does not apply: weights off the CPU, not f32/f64, or recording gradients.
+    pub fn infer_host(&self, form: FieldForm, x: &[f64]) -> Result<Option<(Vec<f64>, Vec<f64>)>> {
+        let dtype = self.layers[0].weight.dtype();
+        let frozen = self.layers.iter().all(|l| {
+            l.weight.device().is_cpu()
+                && l.weight.dtype() == dtype
+                && !l.weight.track_op()
+                && l.bias.as_ref().is_none_or(|b| b.dtype() == dtype && !b.track_op())
+        });
+        if !frozen || x.len() % self.config.input != 0 {
+            return Ok(None);
+        }
+        Ok(match dtype {
+            DType::F64 => {
+                let host = self.cached_host::<f64>()?;
+                Some(fused::evaluate(form, &host.view(self.activation), x))
+            }
+            DType::F32 => {
+                let host = self.cached_host::<f32>()?;
+                let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                let (y, g) = fused::evaluate(form, &host.view(self.activation), &x32);
+                let wide = |v: Vec<f32>| v.into_iter().map(f64::from).collect();
+                Some((wide(y), wide(g)))
+            }
+            _ => None,
+        })
     }
 
     /// y = MLP(x), `[batch, input] → [batch, output]`.

@@ -276,3 +276,25 @@ fn explicit_tensor_backward_matches_autograd_and_the_fused_kernel() {
         });
     }
 }
+
+#[test]
+fn host_rows_path_matches_the_tensor_path() {
+    for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 1e-6)] {
+        for kind in [Kind::Hnn, Kind::Baseline] {
+            let (vm, live) = model(kind, 2, &[24, 16], Activation::Tanh, dtype);
+            let fast = frozen(kind, 2, &[24, 16], Activation::Tanh, &vm);
+            let (z, _) = data(7, 4, DType::F64, 5);
+            let rows = flat(&z);
+            let mut dz = vec![0.0; rows.len()];
+            // A network whose weights record gradients has no host path.
+            assert!(!live.time_derivatives_host(&rows, &mut dz).unwrap(), "{kind:?}: variables");
+            assert!(fast.time_derivatives_host(&rows, &mut dz).unwrap(), "{dtype:?} {kind:?}: frozen");
+            // The tensor path on the same states, in the weights' type.
+            let want = flat(&fast.time_derivatives(&z.to_dtype(dtype).unwrap()).unwrap());
+            let err = worst_relative(&[dz.clone()], &[want]);
+            assert!(err < tol, "{dtype:?} {kind:?}: {err:e}");
+            // Rows that do not divide into states are refused.
+            assert!(fast.time_derivatives_host(&rows[..5], &mut dz[..5]).is_err());
+        }
+    }
+}

@@ -113,6 +113,14 @@ impl VectorField for Model {
         }
     }
 
+    fn time_derivatives_host(&self, z: &[f64], dz: &mut [f64]) -> hnn_core::Result<bool> {
+        match self {
+            Model::Hnn(h) => h.time_derivatives_host(z, dz),
+            Model::Separable(h) => h.time_derivatives_host(z, dz),
+            Model::Baseline(b) => b.time_derivatives_host(z, dz),
+        }
+    }
+
     fn hamiltonian(&self) -> Option<&dyn Hamiltonian> {
         match self {
             Model::Hnn(h) => Some(h),

@@ -1,7 +1,7 @@
 //! `Baseline`: the paper's comparison model, an MLP that outputs ż directly.
 
 use crate::activation::Activation;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fused::{FieldForm, LossGradients};
 use crate::hamiltonian::VectorField;
 use crate::mlp::{Mlp, MlpConfig};
@@ -44,5 +44,14 @@ impl VectorField for Baseline {
     fn fused_gradient_matching(&self, z: &Tensor, target: &Tensor) -> Result<Option<LossGradients>> {
         check_state(z, self.dof)?;
         self.mlp.fused_gradient_matching(FieldForm::Direct, z, target)
+    }
+
+    fn time_derivatives_host(&self, z: &[f64], dz: &mut [f64]) -> Result<bool> {
+        if z.len() != dz.len() || z.len() % (2 * self.dof) != 0 {
+            return Err(Error::InvalidArgument(format!("host states must be whole rows of {} values", 2 * self.dof)));
+        }
+        let Some((y, _)) = self.mlp.infer_host(FieldForm::Direct, z)? else { return Ok(false) };
+        dz.copy_from_slice(&y);
+        Ok(true)
     }
 }

@@ -1,7 +1,7 @@
 //! `NeuralHamiltonian`: H_θ(q, p) as an MLP, the model of the HNN paper.
 
 use crate::activation::Activation;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fused::{FieldForm, LossGradients};
 use crate::hamiltonian::Hamiltonian;
 use crate::mlp::{Mlp, MlpConfig};
@@ -58,5 +58,20 @@ impl Hamiltonian for NeuralHamiltonian {
     fn fused_gradient_matching(&self, z: &Tensor, target: &Tensor) -> Result<Option<LossGradients>> {
         check_state(z, self.dof)?;
         self.mlp.fused_gradient_matching(FieldForm::Hamiltonian, z, target)
+    }
+
+    fn hamiltonian_field_host(&self, z: &[f64], dz: &mut [f64]) -> Result<bool> {
+        let n = self.dof;
+        if z.len() != dz.len() || z.len() % (2 * n) != 0 {
+            return Err(Error::InvalidArgument(format!("host states must be whole rows of {} values", 2 * n)));
+        }
+        let Some((_, g)) = self.mlp.infer_host(FieldForm::Hamiltonian, z)? else { return Ok(false) };
+        // ż = J∇H = (∂H/∂p, −∂H/∂q), row by row.
+        for (d, g) in dz.chunks_exact_mut(2 * n).zip(g.chunks_exact(2 * n)) {
+            let (dq, dp) = d.split_at_mut(n);
+            dq.copy_from_slice(&g[n..]);
+            dp.iter_mut().zip(&g[..n]).for_each(|(p, x)| *p = -x);
+        }
+        Ok(true)
     }
 }
