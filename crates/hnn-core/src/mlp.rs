@@ -201,7 +201,7 @@ impl Mlp {
                 && !l.weight.track_op()
                 && l.bias.as_ref().is_none_or(|b| b.dtype() == dtype && !b.track_op())
         });
-        if !frozen || x.len() % self.config.input != 0 {
+        if !frozen || !x.len().is_multiple_of(self.config.input) {
             return Ok(None);
         }
         Ok(match dtype {

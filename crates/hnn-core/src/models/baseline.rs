@@ -47,7 +47,7 @@ impl VectorField for Baseline {
     }
 
     fn time_derivatives_host(&self, z: &[f64], dz: &mut [f64]) -> Result<bool> {
-        if z.len() != dz.len() || z.len() % (2 * self.dof) != 0 {
+        if z.len() != dz.len() || !z.len().is_multiple_of(2 * self.dof) {
             return Err(Error::InvalidArgument(format!("host states must be whole rows of {} values", 2 * self.dof)));
         }
         let Some((y, _)) = self.mlp.infer_host(FieldForm::Direct, z)? else { return Ok(false) };

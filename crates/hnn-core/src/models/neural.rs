@@ -62,7 +62,7 @@ impl Hamiltonian for NeuralHamiltonian {
 
     fn hamiltonian_field_host(&self, z: &[f64], dz: &mut [f64]) -> Result<bool> {
         let n = self.dof;
-        if z.len() != dz.len() || z.len() % (2 * n) != 0 {
+        if z.len() != dz.len() || !z.len().is_multiple_of(2 * n) {
             return Err(Error::InvalidArgument(format!("host states must be whole rows of {} values", 2 * n)));
         }
         let Some((_, g)) = self.mlp.infer_host(FieldForm::Hamiltonian, z)? else { return Ok(false) };
