@@ -196,7 +196,8 @@ def time_hnn_eval(checkpoint, precision):
     return time.perf_counter() - t0, json.loads(out)["rollout_seconds"]
 
 
-PAPER_SCRIPTS = {"spring": "experiment-spring/train.py", "two_body": "experiment-2body/train.py"}
+PAPER_SCRIPTS = {"spring": "experiment-spring/train.py", "pendulum": "experiment-pend/train.py",
+                 "two_body": "experiment-2body/train.py", "three_body": "experiment-3body/train.py"}
 
 
 def time_paper(py, repo, task):
