@@ -24,6 +24,18 @@ pub fn check_state(z: &Tensor, n: usize) -> Result<()> {
     Ok(())
 }
 
+/// Checks that host states `z` and their derivative buffer `dz` are whole rows of 2n values
+/// (row-major `[rows, 2n]`, as [`crate::VectorField::time_derivatives_host`] takes them).
+pub fn check_host_rows(z: &[f64], dz: &[f64], n: usize) -> Result<()> {
+    if z.len() != dz.len() || !z.len().is_multiple_of(2 * n) {
+        return Err(Error::StateShape {
+            got: vec![z.len(), dz.len()],
+            expected: format!("states and derivatives of equal length, whole rows of {}", 2 * n),
+        });
+    }
+    Ok(())
+}
+
 /// Splits a state `[batch, 2n]` into `(q, p)`, each `[batch, n]`.
 pub fn split_qp(z: &Tensor) -> Result<(Tensor, Tensor)> {
     let n = degrees_of_freedom(z)?;

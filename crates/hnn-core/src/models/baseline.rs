@@ -1,11 +1,11 @@
 //! `Baseline`: the paper's comparison model, an MLP that outputs ż directly.
 
 use crate::activation::Activation;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fused::{FieldForm, LossGradients};
 use crate::hamiltonian::VectorField;
 use crate::mlp::{Mlp, MlpConfig};
-use crate::symplectic::check_state;
+use crate::symplectic::{check_host_rows, check_state};
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
@@ -47,9 +47,7 @@ impl VectorField for Baseline {
     }
 
     fn time_derivatives_host(&self, z: &[f64], dz: &mut [f64]) -> Result<bool> {
-        if z.len() != dz.len() || !z.len().is_multiple_of(2 * self.dof) {
-            return Err(Error::InvalidArgument(format!("host states must be whole rows of {} values", 2 * self.dof)));
-        }
+        check_host_rows(z, dz, self.dof)?;
         let Some((y, _)) = self.mlp.infer_host(FieldForm::Direct, z)? else { return Ok(false) };
         dz.copy_from_slice(&y);
         Ok(true)

@@ -1,11 +1,11 @@
 //! `NeuralHamiltonian`: H_θ(q, p) as an MLP, the model of the HNN paper.
 
 use crate::activation::Activation;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fused::{FieldForm, LossGradients};
 use crate::hamiltonian::Hamiltonian;
 use crate::mlp::{Mlp, MlpConfig};
-use crate::symplectic::check_state;
+use crate::symplectic::{check_host_rows, check_state};
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
@@ -62,9 +62,7 @@ impl Hamiltonian for NeuralHamiltonian {
 
     fn hamiltonian_field_host(&self, z: &[f64], dz: &mut [f64]) -> Result<bool> {
         let n = self.dof;
-        if z.len() != dz.len() || !z.len().is_multiple_of(2 * n) {
-            return Err(Error::InvalidArgument(format!("host states must be whole rows of {} values", 2 * n)));
-        }
+        check_host_rows(z, dz, n)?;
         let Some((_, g)) = self.mlp.infer_host(FieldForm::Hamiltonian, z)? else { return Ok(false) };
         // ż = J∇H = (∂H/∂p, −∂H/∂q), row by row.
         for (d, g) in dz.chunks_exact_mut(2 * n).zip(g.chunks_exact(2 * n)) {
