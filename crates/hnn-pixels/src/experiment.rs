@@ -59,15 +59,21 @@ pub struct PixelModelConfig {
     /// Integrator of the latent dynamics loss across one frame (the reference: `euler`).
     #[serde(default = "default_latent_integrator")]
     pub latent_integrator: String,
-    /// Its steps per frame.
+    /// Its steps across the horizon.
     #[serde(default = "default_latent_substeps")]
     pub latent_substeps: usize,
+    /// Frames from z_t to the dynamics loss's target z_{t+horizon} (the reference: 1).
+    #[serde(default = "default_latent_horizon")]
+    pub latent_horizon: usize,
 }
 
 fn default_latent_integrator() -> String {
     "euler".into()
 }
 fn default_latent_substeps() -> usize {
+    1
+}
+fn default_latent_horizon() -> usize {
     1
 }
 
@@ -86,7 +92,10 @@ impl PixelModelConfig {
         if self.latent_substeps == 0 {
             return Err(Error::Config("model.latent_substeps must be positive".into()));
         }
-        Ok(LatentStep { integrator, substeps: self.latent_substeps })
+        if self.latent_horizon == 0 {
+            return Err(Error::Config("model.latent_horizon must be at least 1 frame".into()));
+        }
+        Ok(LatentStep { integrator, substeps: self.latent_substeps, horizon: self.latent_horizon })
     }
 }
 
@@ -210,22 +219,60 @@ impl PixelExperiment {
     }
 }
 
-/// Consecutive frame pairs (x_t, x_{t+1}) of trajectories, flattened: `[N·steps, 2·pixels]` each,
-/// with the true states at t `[N·steps, 2]`.
-fn transitions(ds: &PixelDataset, start: usize, len: usize) -> Result<(Tensor, Tensor, Tensor)> {
-    let pairs = ds.pairs(start, len)?; // [len, steps + 1, 2·px]
-    let (n, t, w) = pairs.dims3()?;
-    let x = pairs.narrow(1, 0, t - 1)?.reshape((n * (t - 1), w))?;
-    let x_next = pairs.narrow(1, 1, t - 1)?.reshape((n * (t - 1), w))?;
-    let states = ds.states.narrow(0, start, len)?.narrow(1, 0, t - 1)?.reshape((n * (t - 1), 2))?;
-    Ok((x, x_next, states))
+/// Training windows of a split: the frame pairs of its trajectories, flattened to rows, and the
+/// rows where a window (the pairs at [`LatentStep::offsets`]) fits in its trajectory.
+struct Windows {
+    /// `[trajectories·(steps + 1), 2·pixels]`.
+    pairs: Tensor,
+    /// Window starts, trajectory by trajectory.
+    starts: Vec<u32>,
+    /// The true states at each start, `[starts, 2]` (f64, CPU).
+    states: Tensor,
+    offsets: Vec<usize>,
+}
+
+impl Windows {
+    fn new(
+        ds: &PixelDataset,
+        start: usize,
+        len: usize,
+        offsets: Vec<usize>,
+        to: impl Fn(Tensor) -> Result<Tensor>,
+    ) -> Result<Self> {
+        let pairs = ds.pairs(start, len)?; // [len, steps + 1, 2·px]
+        let (n, t, w) = pairs.dims3()?;
+        let span = offsets.iter().copied().max().unwrap_or(0);
+        let per = t.saturating_sub(span);
+        let starts: Vec<u32> = (0..n).flat_map(|j| (0..per).map(move |i| (j * t + i) as u32)).collect();
+        let states = ds.states.narrow(0, start, len)?.narrow(1, 0, t)?.reshape((n * t, 2))?;
+        let index = Tensor::from_slice(&starts, starts.len(), &Device::Cpu)?;
+        Ok(Self { pairs: to(pairs.reshape((n * t, w))?)?, states: states.index_select(&index, 0)?, starts, offsets })
+    }
+
+    /// The windows starting at `starts` (rows of [`Windows::pairs`]): one tensor per offset.
+    fn gather(&self, starts: &[u32]) -> Result<Vec<Tensor>> {
+        let device = self.pairs.device();
+        self.offsets
+            .iter()
+            .map(|&k| {
+                let rows: Vec<u32> = starts.iter().map(|s| s + k as u32).collect();
+                Ok(self.pairs.index_select(&Tensor::from_slice(&rows, rows.len(), device)?, 0)?)
+            })
+            .collect()
+    }
+
+    /// The first frame pair of every window, `[starts, 2·pixels]`.
+    fn first_pairs(&self) -> Result<Tensor> {
+        let index = Tensor::from_slice(&self.starts, self.starts.len(), self.pairs.device())?;
+        Ok(self.pairs.index_select(&index, 0)?)
+    }
 }
 
 struct PixelTrainer<'a> {
     model: &'a PixelModel,
     varmap: &'a VarMap,
-    train: (Tensor, Tensor),
-    test: (Tensor, Tensor),
+    train: &'a Windows,
+    test: &'a Windows,
     weights: LossWeights,
     meta: serde_json::Value,
     /// The latent dynamics model's variables (everything outside `ae.`), for the fused step.
@@ -240,17 +287,17 @@ impl Trainable for PixelTrainer<'_> {
         v
     }
     fn batch_gradients(&self, batch_size: usize, _noise: f64, rng: &mut ChaCha8Rng) -> Result<(f64, Gradients)> {
-        let n = self.train.0.dims()[0];
+        let n = self.train.starts.len();
         let idx = sample_indices(n, if batch_size == 0 { n } else { batch_size }, rng);
-        let idx = Tensor::from_slice(&idx, idx.len(), self.train.0.device())?;
-        let (x, xn) = (self.train.0.index_select(&idx, 0)?, self.train.1.index_select(&idx, 0)?);
-        if let Some(fused) = crate::kernel::pixel_gradients(self.model, &self.dynamics_vars, &x, &xn, self.weights)? {
+        let starts: Vec<u32> = idx.iter().map(|&i| self.train.starts[i as usize]).collect();
+        let window = self.train.gather(&starts)?;
+        if let Some(fused) = crate::kernel::pixel_gradients(self.model, &self.dynamics_vars, &window, self.weights)? {
             return Ok(fused);
         }
-        Gradients::backward(&self.model.losses(&x, &xn, self.weights)?.total)
+        Gradients::backward(&self.model.losses(&window, self.weights)?.total)
     }
     fn test_loss(&self) -> Result<f64> {
-        total_loss(self.model, &self.test.0, &self.test.1, self.weights)
+        total_loss(self.model, self.test, self.weights)
     }
     fn save(&self, info: &TrainingInfo, path: &Path) -> Result<()> {
         let mut meta = self.meta.clone();
@@ -260,18 +307,16 @@ impl Trainable for PixelTrainer<'_> {
     }
 }
 
-/// Total loss over a whole split, in chunks.
-fn total_loss(model: &PixelModel, x: &Tensor, xn: &Tensor, weights: LossWeights) -> Result<f64> {
-    let n = x.dims()[0];
+/// Total loss over every window of a split, in chunks.
+fn total_loss(model: &PixelModel, windows: &Windows, weights: LossWeights) -> Result<f64> {
+    let n = windows.starts.len();
     if n == 0 {
         return Ok(f64::NAN);
     }
-    let (mut sum, mut start) = (0.0, 0);
-    while start < n {
-        let len = 2048.min(n - start);
-        let l = model.losses(&x.narrow(0, start, len)?, &xn.narrow(0, start, len)?, weights)?.total;
-        sum += l.to_dtype(DType::F64)?.to_scalar::<f64>()? * len as f64;
-        start += len;
+    let mut sum = 0.0;
+    for chunk in windows.starts.chunks(2048) {
+        let l = model.losses(&windows.gather(chunk)?, weights)?.total;
+        sum += l.to_dtype(DType::F64)?.to_scalar::<f64>()? * chunk.len() as f64;
     }
     Ok(sum / n as f64)
 }
@@ -335,19 +380,20 @@ fn evaluate(
     model: &PixelModel,
     cfg: &PixelExperiment,
     eval: &PixelDataset,
-    train: &(Tensor, Tensor, Tensor),
-    test: &(Tensor, Tensor),
+    train: &Windows,
+    test: &Windows,
     device: &Device,
 ) -> Result<Rollout> {
     let px = cfg.data.renderer.pixels();
     let steps = cfg.eval.rollout_steps;
     let e = eval.frames.dims()[0];
     // Linear map latent → (θ, p), fitted on the training pairs.
-    let z_train = model.ae.encode(&train.0)?.to_dtype(DType::F64)?.to_vec2::<f64>()?;
-    let s_train = train.2.to_dtype(DType::F64)?.to_vec2::<f64>()?;
+    let x_train = train.first_pairs()?;
+    let z_train = model.ae.encode(&x_train)?.to_dtype(DType::F64)?.to_vec2::<f64>()?;
+    let s_train = train.states.to_vec2::<f64>()?;
     let a = fit_linear_map(&z_train, &s_train);
     // Roll out from the first pair of each held-out trajectory.
-    let dtype = train.0.dtype();
+    let dtype = x_train.dtype();
     let x0 = eval.pairs(0, e)?.narrow(1, 0, 1)?.squeeze(1)?.to_dtype(dtype)?.to_device(device)?;
     let z0 = model.ae.encode(&x0)?.detach();
     let times: Vec<f64> = (0..=steps).map(|t| t as f64).collect();
@@ -395,8 +441,8 @@ fn evaluate(
         paths.push(path);
     }
     let weights = cfg.model.loss_weights();
-    let train_loss = total_loss(model, &train.0, &train.1, weights)?;
-    let test_loss = total_loss(model, &test.0, &test.1, weights)?;
+    let train_loss = total_loss(model, train, weights)?;
+    let test_loss = total_loss(model, test, weights)?;
     let metrics = ModelMetrics {
         train_loss: MeanSem::of(&[train_loss]),
         test_loss: MeanSem::of(&[test_loss]),
@@ -442,10 +488,9 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
     let n_test = ds.test_trajectories();
     let n = ds.frames.dims()[0];
     let to = |t: Tensor| -> Result<Tensor> { Ok(t.to_dtype(dtype)?.to_device(device)?) };
-    let (tx, txn, ts) = transitions(&ds, n_test, n - n_test)?;
-    let train = (to(tx)?, to(txn)?, ts);
-    let (vx, vxn, _) = transitions(&ds, 0, n_test)?;
-    let test = (to(vx)?, to(vxn)?);
+    let offsets = cfg.model.latent_step()?.offsets();
+    let train = Windows::new(&ds, n_test, n - n_test, offsets.clone(), to)?;
+    let test = Windows::new(&ds, 0, n_test, offsets, to)?;
     let eval_task =
         PixelTask { trajectories: cfg.eval.trajectories, steps: cfg.eval.rollout_steps, ..cfg.data.clone() };
     let eval = eval_task.generate(seed ^ 0x00e7_a1f0)?;
@@ -479,8 +524,8 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
         let trainer = PixelTrainer {
             model: &model,
             varmap: &varmap,
-            train: (train.0.clone(), train.1.clone()),
-            test: test.clone(),
+            train: &train,
+            test: &test,
             weights: cfg.model.loss_weights(),
             meta,
             dynamics_vars,
@@ -533,8 +578,8 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
         device: device_name(device).into(),
         dtype: opts.precision.name().into(),
         steps: cfg.train.steps,
-        train_samples: train.0.dims()[0],
-        test_samples: test.0.dims()[0],
+        train_samples: train.starts.len(),
+        test_samples: test.starts.len(),
         models,
         wall_seconds: started.elapsed().as_secs_f64(),
     };

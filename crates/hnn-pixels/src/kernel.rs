@@ -9,11 +9,12 @@
 //! autograd on latent states made leaf variables otherwise. The gradients equal those of one `backward` of [`PixelModel::losses`] (tested to
 //! 1e-10 in f64).
 //!
-//! The step, for a batch of pairs (x_t, x_{t+1}):
-//! 1. per block of rows: encode [x_t; x_{t+1}], decode z_t, reconstruction loss and the decoder's
-//!    backward pass (giving ∂/∂z_t of the reconstruction);
-//! 2. latent losses and their gradients (∂/∂z_t, ∂/∂z_{t+1}, ∂/∂ dynamics weights);
-//! 3. per block: the encoder's backward pass from ∂/∂[z_t; z_{t+1}].
+//! The step, for a batch of windows (the frame pairs x_t, x_{t+1} and, for a horizon of K > 1
+//! frames, x_{t+K}):
+//! 1. per block of rows: encode every frame pair of the window, decode z_t, reconstruction loss
+//!    and the decoder's backward pass (giving ∂/∂z_t of the reconstruction);
+//! 2. latent losses and their gradients (∂/∂ each latent state, ∂/∂ dynamics weights);
+//! 3. per block: the encoder's backward pass from ∂/∂(every latent state).
 
 use crate::model::{LatentStep, LossWeights, PixelModel};
 use candle_core::{DType, Tensor, Var, WithDType};
@@ -28,21 +29,23 @@ use std::collections::HashMap;
 /// Rows per block below which the batch is not split further.
 const MIN_ROWS_PER_BLOCK: usize = 16;
 
-/// The loss (reconstruction + weighted dynamics and canonical losses) and the gradient of every variable,
-/// through the fused path; `None` off the CPU or for dtypes other than f32/f64.
+/// The loss (reconstruction + weighted dynamics and canonical losses) and the gradient of every
+/// variable for a batch of windows (the frame pairs at [`LatentStep::offsets`], as
+/// [`PixelModel::losses`]), through the fused path; `None` off the CPU or for dtypes other than
+/// f32/f64.
 pub fn pixel_gradients(
     model: &PixelModel,
     dynamics_vars: &[Var],
-    x: &Tensor,
-    x_next: &Tensor,
+    window: &[Tensor],
     weights: LossWeights,
 ) -> Result<Option<(f64, Gradients)>> {
-    if !x.device().is_cpu() || x.dtype() != x_next.dtype() {
+    let Some(first) = window.first() else { return Ok(None) };
+    if !first.device().is_cpu() || window.iter().any(|x| x.dtype() != first.dtype()) {
         return Ok(None);
     }
-    match x.dtype() {
-        DType::F32 => step::<f32>(model, dynamics_vars, x, x_next, weights).map(Some),
-        DType::F64 => step::<f64>(model, dynamics_vars, x, x_next, weights).map(Some),
+    match first.dtype() {
+        DType::F32 => step::<f32>(model, dynamics_vars, window, weights).map(Some),
+        DType::F64 => step::<f64>(model, dynamics_vars, window, weights).map(Some),
         _ => Ok(None),
     }
 }
@@ -194,10 +197,10 @@ impl<T: Real> NetGrads<T> {
 struct Block<T> {
     start: usize,
     rows: usize,
-    /// [x_t; x_{t+1}] of the block, `[2·rows, input]`.
+    /// The window's frame pairs of the block, one after the other: `[frames·rows, input]`.
     input: Vec<T>,
     encoder_trace: Trace<T>,
-    /// Latent states [z_t; z_{t+1}], `[2·rows, latent]`.
+    /// Their latent states, `[frames·rows, latent]`.
     latent: Vec<T>,
     /// ∂reconstruction/∂z_t, `[rows, latent]`.
     latent_bar: Vec<T>,
@@ -208,29 +211,32 @@ struct Block<T> {
 fn step<T: Real + WithDType>(
     model: &PixelModel,
     dynamics_vars: &[Var],
-    x: &Tensor,
-    x_next: &Tensor,
+    window: &[Tensor],
     weights: LossWeights,
 ) -> Result<(f64, Gradients)> {
     let encoder = Net::<T>::new(&model.ae.encoder)?;
     let decoder = Net::<T>::new(&model.ae.decoder)?;
-    let (batch, width) = x.dims2()?;
+    let frames = model.latent_step.offsets().len();
+    let (batch, width) = window[0].dims2()?;
     let latent = encoder.widths[4];
-    if x_next.dims() != x.dims() || width != encoder.widths[0] || decoder.widths[4] != width {
+    if window.len() != frames
+        || window.iter().any(|x| x.dims() != [batch, width])
+        || width != encoder.widths[0]
+        || decoder.widths[4] != width
+    {
+        let dims: Vec<_> = window.iter().map(|x| x.dims().to_vec()).collect();
         return Err(hnn_train::Error::Config(format!(
-            "pixel batches must be [batch, {}] pairs, got {:?} and {:?}",
+            "pixel batches must be {frames} tensors [batch, {}] (the frame pairs at offsets {:?}), got {dims:?}",
             encoder.widths[0],
-            x.dims(),
-            x_next.dims()
+            model.latent_step.offsets(),
         )));
     }
-    let xs = x.flatten_all()?.to_vec1::<T>()?;
-    let xns = x_next.flatten_all()?.to_vec1::<T>()?;
+    let xs = window.iter().map(|x| Ok(x.flatten_all()?.to_vec1::<T>()?)).collect::<Result<Vec<_>>>()?;
     let scale = T::of(2.0 / (batch * width) as f64);
     let blocks = rayon::current_num_threads().min(batch / MIN_ROWS_PER_BLOCK).max(1);
     let per = batch.div_ceil(blocks);
 
-    // Phase 1: encode both frames, decode z_t, reconstruction and the decoder's backward pass.
+    // Phase 1: encode every frame pair, decode z_t, reconstruction and the decoder's backward pass.
     let mut parts: Vec<Block<T>> = (0..blocks)
         .into_par_iter()
         .map(|b| b * per)
@@ -238,14 +244,15 @@ fn step<T: Real + WithDType>(
         .map(|start| {
             let rows = per.min(batch - start);
             let range = start * width..(start + rows) * width;
-            let mut input = Vec::with_capacity(2 * rows * width);
-            input.extend_from_slice(&xs[range.clone()]);
-            input.extend_from_slice(&xns[range.clone()]);
-            let (latent_out, encoder_trace) = encoder.forward(&input, 2 * rows);
+            let mut input = Vec::with_capacity(frames * rows * width);
+            for x in &xs {
+                input.extend_from_slice(&x[range.clone()]);
+            }
+            let (latent_out, encoder_trace) = encoder.forward(&input, frames * rows);
             let z = &latent_out[..rows * latent];
             let (mut recon, decoder_trace) = decoder.forward(z, rows);
             let mut sse = 0.0;
-            for (r, t) in recon.iter_mut().zip(&xs[range]) {
+            for (r, t) in recon.iter_mut().zip(&xs[0][range]) {
                 let e = *r - *t;
                 sse += e.as_f64() * e.as_f64();
                 *r = scale * e;
@@ -260,32 +267,33 @@ fn step<T: Real + WithDType>(
 
     // Phase 2: the latent losses: the dynamics model's fused kernel for the reference's Euler
     // step, autograd on leaf latent variables otherwise.
-    let mut z = Vec::with_capacity(batch * latent);
-    let mut zn = Vec::with_capacity(batch * latent);
+    let mut zs = vec![Vec::with_capacity(batch * latent); frames];
     for p in &parts {
-        z.extend_from_slice(&p.latent[..p.rows * latent]);
-        zn.extend_from_slice(&p.latent[p.rows * latent..]);
+        for (f, z) in zs.iter_mut().enumerate() {
+            z.extend_from_slice(&p.latent[f * p.rows * latent..(f + 1) * p.rows * latent]);
+        }
     }
-    let device = x.device();
-    let latent_part = match fused_latent::<T>(model, &z, &zn, batch, weights, device)? {
+    let device = window[0].device();
+    let latent_part = match fused_latent::<T>(model, &zs, batch, weights, device)? {
         Some(l) => l,
-        None => autograd_latent::<T>(model, dynamics_vars, z, zn, batch, weights, device)?,
+        None => autograd_latent::<T>(model, dynamics_vars, zs, batch, weights, device)?,
     };
-    let (z_bar, zn_bar) = (&latent_part.z_bar, &latent_part.zn_bar);
     let latent_value = latent_part.value;
 
-    // Phase 3: the encoder's backward pass from ∂/∂[z_t; z_{t+1}].
+    // Phase 3: the encoder's backward pass from ∂/∂(every latent state of the window).
     let encoder_grads: Vec<NetGrads<T>> = parts
         .par_iter_mut()
         .map(|p| {
             let (s, n) = (p.start * latent, p.rows * latent);
             let mut bar = std::mem::take(&mut p.latent_bar);
-            for (b, g) in bar.iter_mut().zip(&z_bar[s..s + n]) {
+            for (b, g) in bar.iter_mut().zip(&latent_part.bars[0][s..s + n]) {
                 *b += *g;
             }
-            bar.extend_from_slice(&zn_bar[s..s + n]);
+            for later in &latent_part.bars[1..] {
+                bar.extend_from_slice(&later[s..s + n]);
+            }
             let mut grads = encoder.zero_grads();
-            encoder.backward(&p.input, &p.encoder_trace, &bar, 2 * p.rows, &mut grads, false);
+            encoder.backward(&p.input, &p.encoder_trace, &bar, frames * p.rows, &mut grads, false);
             grads
         })
         .collect();
@@ -313,12 +321,11 @@ fn step<T: Real + WithDType>(
     Ok((loss, Gradients::Direct(map)))
 }
 
-/// The latent losses' value and gradients: ∂/∂z_t, ∂/∂z_{t+1} (row-major `[batch, latent]`) and
-/// the dynamics model's parameters.
+/// The latent losses' value and gradients: ∂/∂z for each latent state of the window
+/// (row-major `[batch, latent]`) and ∂/∂ the dynamics model's parameters.
 struct LatentPart<T> {
     value: f64,
-    z_bar: Vec<T>,
-    zn_bar: Vec<T>,
+    bars: Vec<Vec<T>>,
     params: Vec<(candle_core::TensorId, Tensor)>,
 }
 
@@ -328,8 +335,7 @@ struct LatentPart<T> {
 /// `None` where that does not apply (another latent integrator, a model without a kernel).
 fn fused_latent<T: Real + WithDType>(
     model: &PixelModel,
-    z: &[T],
-    zn: &[T],
+    zs: &[Vec<T>],
     batch: usize,
     weights: LossWeights,
     device: &candle_core::Device,
@@ -337,6 +343,7 @@ fn fused_latent<T: Real + WithDType>(
     if model.latent_step != LatentStep::default() {
         return Ok(None);
     }
+    let (z, zn) = (&zs[0], &zs[1]);
     let zt = Tensor::from_vec(z.to_vec(), (batch, 2), device)?;
     let step: Vec<T> = zn.iter().zip(z).map(|(a, b)| *a - *b).collect();
     let target = Tensor::from_vec(step, (batch, 2), device)?;
@@ -362,8 +369,7 @@ fn fused_latent<T: Real + WithDType>(
     let params = lg.grads.into_iter().map(|(p, g)| Ok((p.id(), (g * weight)?))).collect::<Result<Vec<_>>>()?;
     Ok(Some(LatentPart {
         value: weights.canonical * canonical / batch as f64 + weight * lg.loss,
-        z_bar,
-        zn_bar,
+        bars: vec![z_bar, zn_bar],
         params,
     }))
 }
@@ -372,15 +378,17 @@ fn fused_latent<T: Real + WithDType>(
 fn autograd_latent<T: Real + WithDType>(
     model: &PixelModel,
     dynamics_vars: &[Var],
-    z: Vec<T>,
-    zn: Vec<T>,
+    zs: Vec<Vec<T>>,
     batch: usize,
     weights: LossWeights,
     device: &candle_core::Device,
 ) -> Result<LatentPart<T>> {
-    let z = Var::from_tensor(&Tensor::from_vec(z, (batch, 2), device)?)?;
-    let zn = Var::from_tensor(&Tensor::from_vec(zn, (batch, 2), device)?)?;
-    let (dynamics, canonical) = model.latent_losses(z.as_tensor(), zn.as_tensor())?;
+    let zs = zs
+        .into_iter()
+        .map(|z| Ok(Var::from_tensor(&Tensor::from_vec(z, (batch, 2), device)?)?))
+        .collect::<Result<Vec<_>>>()?;
+    let leaves: Vec<Tensor> = zs.iter().map(|z| z.as_tensor().clone()).collect();
+    let (dynamics, canonical) = model.latent_losses(&leaves)?;
     let latent_loss = ((canonical * weights.canonical)? + (dynamics * weights.dynamics)?)?;
     let value = latent_loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
     let store = latent_loss.backward()?;
@@ -394,5 +402,5 @@ fn autograd_latent<T: Real + WithDType>(
         .iter()
         .filter_map(|v| store.get(v.as_tensor()).map(|g| (v.as_tensor().id(), g.clone())))
         .collect();
-    Ok(LatentPart { value, z_bar: grad_of(&z)?, zn_bar: grad_of(&zn)?, params })
+    Ok(LatentPart { value, bars: zs.iter().map(grad_of).collect::<Result<_>>()?, params })
 }

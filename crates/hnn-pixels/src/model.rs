@@ -83,8 +83,8 @@ impl Default for LossWeights {
 pub struct PixelLosses {
     /// ‖x_t − dec(enc(x_t))‖².
     pub reconstruction: Tensor,
-    /// ‖z_{t+1} − Φ(z_t)‖², Φ the [`LatentStep`] across one frame (one unit of latent time);
-    /// the reference code uses one Euler step, z_t + f(z_t).
+    /// ‖z_{t+K} − Φ(z_t)‖², Φ the [`LatentStep`] across its horizon of K frames (one frame is one
+    /// unit of latent time); the reference code uses one Euler step across one frame, z_t + f(z_t).
     pub dynamics: Tensor,
     /// ‖z_p,t − (z_q,t+1 − z_q,t)‖²: makes z_p the velocity of z_q.
     pub canonical: Tensor,
@@ -92,24 +92,41 @@ pub struct PixelLosses {
     pub total: Tensor,
 }
 
-/// How the dynamics loss carries z_t across one frame (one unit of latent time).
+/// How the dynamics loss carries z_t forward: across `horizon` frames (one frame is one unit of
+/// latent time) in `substeps` steps of `integrator`.
 ///
-/// The reference takes one Euler step, z_t + f(z_t). That biases the learned field: for a
-/// rotation by ω per frame it learns the rate tan ω, so an accurate rollout of the trained
-/// field runs ahead of the pendulum (and Euler's growth of |z| is absorbed by the encoder).
-/// Integrating the training step with the method used for rollouts removes the bias.
+/// The reference takes one Euler step across one frame, z_t + f(z_t). That biases the learned
+/// field: for a rotation by ω per frame it learns the rate tan ω, so an accurate rollout of the
+/// trained field runs ahead of the pendulum (and Euler's growth of |z| is absorbed by the
+/// encoder). Integrating the training step with the method used for rollouts removes the bias.
+/// A horizon of several frames makes the loss K² times more sensitive to an error in the rate
+/// of the latent flow, which one frame hardly sees.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LatentStep {
     /// The integrator.
     pub integrator: IntegratorKind,
-    /// Its steps per frame.
+    /// Its steps across the horizon.
     pub substeps: usize,
+    /// Frames from z_t to the dynamics loss's target z_{t+horizon} (the reference: 1).
+    pub horizon: usize,
 }
 
 impl Default for LatentStep {
-    /// One Euler step per frame, as the reference.
+    /// One Euler step across one frame, as the reference.
     fn default() -> Self {
-        Self { integrator: IntegratorKind::Euler, substeps: 1 }
+        Self { integrator: IntegratorKind::Euler, substeps: 1, horizon: 1 }
+    }
+}
+
+impl LatentStep {
+    /// The frame pairs a training window holds, as offsets from x_t: x_t (reconstruction),
+    /// x_{t+1} (canonical loss) and, for a horizon beyond one frame, x_{t+horizon}.
+    pub fn offsets(&self) -> Vec<usize> {
+        if self.horizon <= 1 {
+            vec![0, 1]
+        } else {
+            vec![0, 1, self.horizon]
+        }
     }
 }
 
@@ -138,24 +155,40 @@ impl PixelModel {
         Ok(Self { ae, dynamics, latent_step: LatentStep::default() })
     }
 
-    /// The losses for pairs x_t and x_{t+1} (`[batch, 2·pixels]` each).
-    pub fn losses(&self, x: &Tensor, x_next: &Tensor, weights: LossWeights) -> hnn_train::Result<PixelLosses> {
-        let z = self.ae.encode(x)?;
-        let z_next = self.ae.encode(x_next)?;
-        let reconstruction = (x - self.ae.decode(&z)?)?.sqr()?.mean(1)?.mean_all()?;
-        let (dynamics, canonical) = self.latent_losses(&z, &z_next)?;
+    /// The losses of a batch of windows: the frame pairs at [`LatentStep::offsets`] from x_t
+    /// (`[batch, 2·pixels]` each; x_t and x_{t+1} for the reference's one-frame horizon).
+    pub fn losses(&self, window: &[Tensor], weights: LossWeights) -> hnn_train::Result<PixelLosses> {
+        self.check_window(window.len())?;
+        let zs = window.iter().map(|x| self.ae.encode(x)).collect::<Result<Vec<_>>>()?;
+        let reconstruction = (&window[0] - self.ae.decode(&zs[0])?)?.sqr()?.mean(1)?.mean_all()?;
+        let (dynamics, canonical) = self.latent_losses(&zs)?;
         let total = ((&reconstruction + (&canonical * weights.canonical)?)? + (&dynamics * weights.dynamics)?)?;
         Ok(PixelLosses { reconstruction, dynamics, canonical, total })
     }
 
-    /// The dynamics and canonical losses of latent states z_t and z_{t+1} (`[batch, 2]` each).
-    pub fn latent_losses(&self, z: &Tensor, z_next: &Tensor) -> hnn_train::Result<(Tensor, Tensor)> {
-        let LatentStep { integrator, substeps } = self.latent_step;
-        let predicted = integrator.build().propagate(&self.dynamics, z, 1.0 / substeps as f64, substeps)?;
-        let dynamics = (z_next - predicted)?.sqr()?.mean(1)?.mean_all()?;
+    /// The dynamics and canonical losses of the latent states of a window (`[batch, 2]` each, at
+    /// [`LatentStep::offsets`]): z_t, z_{t+1} and, beyond one frame, z_{t+horizon}.
+    pub fn latent_losses(&self, zs: &[Tensor]) -> hnn_train::Result<(Tensor, Tensor)> {
+        self.check_window(zs.len())?;
+        let LatentStep { integrator, substeps, horizon } = self.latent_step;
+        let (z, z_next, target) = (&zs[0], &zs[1], &zs[zs.len() - 1]);
+        let dt = horizon as f64 / substeps as f64;
+        let predicted = integrator.build().propagate(&self.dynamics, z, dt, substeps)?;
+        let dynamics = (target - predicted)?.sqr()?.mean(1)?.mean_all()?;
         let (zq, zp) = (z.narrow(1, 0, 1)?, z.narrow(1, 1, 1)?);
         let zq_next = z_next.narrow(1, 0, 1)?;
         let canonical = (zp - (zq_next - zq)?)?.sqr()?.mean_all()?;
         Ok((dynamics, canonical))
+    }
+
+    fn check_window(&self, len: usize) -> hnn_train::Result<()> {
+        let offsets = self.latent_step.offsets();
+        if len != offsets.len() {
+            return Err(hnn_train::Error::Config(format!(
+                "a pixel window holds the frame pairs at offsets {offsets:?}: {} tensors, got {len}",
+                offsets.len()
+            )));
+        }
+        Ok(())
     }
 }

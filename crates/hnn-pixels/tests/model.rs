@@ -27,6 +27,7 @@ fn losses_train_both_parts_and_decrease() {
     let (n, t, w) = pairs.dims3().unwrap();
     let x = pairs.narrow(1, 0, t - 1).unwrap().reshape((n * (t - 1), w)).unwrap();
     let x_next = pairs.narrow(1, 1, t - 1).unwrap().reshape((n * (t - 1), w)).unwrap();
+    let window = [x, x_next];
 
     for kind in [ModelKind::Hnn, ModelKind::Baseline] {
         let varmap = VarMap::new();
@@ -35,7 +36,7 @@ fn losses_train_both_parts_and_decrease() {
         assert!(names.contains(&"ae.encoder.0.weight".to_string()) && names.contains(&"ae.decoder.3.bias".to_string()));
         assert!(names.iter().any(|n| n.starts_with(&format!("{}.layers.", kind.name()))), "{names:?}");
 
-        let first = m.losses(&x, &x_next, LossWeights::default()).unwrap();
+        let first = m.losses(&window, LossWeights::default()).unwrap();
         let grads = first.total.backward().unwrap();
         for (name, var) in named(&varmap) {
             if name.ends_with(".bias") && name.starts_with(kind.name()) {
@@ -47,12 +48,12 @@ fn losses_train_both_parts_and_decrease() {
         let start = first.total.to_scalar::<f32>().unwrap();
         let mut last = start;
         for _ in 0..60 {
-            let l = m.losses(&x, &x_next, LossWeights::default()).unwrap();
+            let l = m.losses(&window, LossWeights::default()).unwrap();
             last = l.total.to_scalar::<f32>().unwrap();
             opt.step(&Gradients::backward(&l.total).unwrap().1, 1e-3, 1.0).unwrap();
         }
         assert!(last < 0.5 * start, "{}: total loss {start} → {last}", kind.name());
-        let l = m.losses(&x, &x_next, LossWeights::default()).unwrap();
+        let l = m.losses(&window, LossWeights::default()).unwrap();
         let parts: f32 = [&l.reconstruction, &l.canonical].iter().map(|t| t.to_scalar::<f32>().unwrap()).sum::<f32>()
             + 0.1 * l.dynamics.to_scalar::<f32>().unwrap();
         assert!(
@@ -138,40 +139,45 @@ fn pixel_experiment_smoke_run_writes_everything() {
 
 #[test]
 fn fused_step_matches_autograd() {
-    // f64, small sizes, a batch split into several blocks; both latent models and both latent
-    // integrators: the fused step's loss and every gradient equal one `backward` of the losses.
+    // f64, small sizes, a batch split into several blocks; both latent models, both latent
+    // integrators and horizons of one and several frames: the fused step's loss and every
+    // gradient equal one `backward` of the losses.
     use hnn_core::IntegratorKind;
     use hnn_pixels::LatentStep;
     let task = PixelTask { trajectories: 2, steps: 40, ..PixelTask::default() };
     let ds = task.generate(1).unwrap();
     let pairs = ds.pairs(0, 2).unwrap().to_dtype(DType::F64).unwrap();
     let (n, t, w) = pairs.dims3().unwrap();
-    let x = pairs.narrow(1, 0, t - 1).unwrap().reshape((n * (t - 1), w)).unwrap();
-    let x_next = pairs.narrow(1, 1, t - 1).unwrap().reshape((n * (t - 1), w)).unwrap();
+    // The windows starting at frames 0..t − 4 of each trajectory, at `offsets`.
+    let window = |offsets: &[usize]| -> Vec<Tensor> {
+        offsets.iter().map(|&k| pairs.narrow(1, k, t - 4).unwrap().reshape((n * (t - 4), w)).unwrap()).collect()
+    };
     for kind in [ModelKind::Hnn, ModelKind::Baseline] {
-        // Euler × 1 takes the dynamics model's fused kernel, the others autograd.
+        // Euler × 1 across one frame takes the dynamics model's fused kernel, the others autograd.
         // The reference's weights, then others (each weight must reach both paths).
-        for (integrator, substeps, weights) in [
-            (IntegratorKind::Euler, 1, LossWeights::default()),
-            (IntegratorKind::Euler, 1, LossWeights { dynamics: 2.0, canonical: 0.25 }),
-            (IntegratorKind::Euler, 2, LossWeights::default()),
-            (IntegratorKind::Rk4, 1, LossWeights { dynamics: 0.5, canonical: 3.0 }),
+        for (integrator, substeps, horizon, weights) in [
+            (IntegratorKind::Euler, 1, 1, LossWeights::default()),
+            (IntegratorKind::Euler, 1, 1, LossWeights { dynamics: 2.0, canonical: 0.25 }),
+            (IntegratorKind::Euler, 2, 1, LossWeights::default()),
+            (IntegratorKind::Rk4, 1, 1, LossWeights { dynamics: 0.5, canonical: 3.0 }),
+            (IntegratorKind::Rk4, 2, 4, LossWeights { dynamics: 1.5, canonical: 0.5 }),
         ] {
             let varmap = VarMap::new();
             let spec = ModelSpec { kind, dof: 1, hidden: vec![12, 12], activation: "tanh".into() };
             let mut m =
                 PixelModel::new(784, 24, &spec, VarBuilder::from_varmap(&varmap, DType::F64, &Device::Cpu)).unwrap();
-            m.latent_step = LatentStep { integrator, substeps };
+            m.latent_step = LatentStep { integrator, substeps, horizon };
+            let window = window(&m.latent_step.offsets());
             hnn_core::init::orthogonal_init(&varmap, 3).unwrap();
             let vars = named(&varmap);
             let dynamics: Vec<candle_core::Var> =
                 vars.iter().filter(|(n, _)| !n.starts_with("ae.")).map(|(_, v)| v.clone()).collect();
             let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
             let (loss, fused) = pool
-                .install(|| hnn_pixels::kernel::pixel_gradients(&m, &dynamics, &x, &x_next, weights))
+                .install(|| hnn_pixels::kernel::pixel_gradients(&m, &dynamics, &window, weights))
                 .unwrap()
                 .expect("the fused path runs on the CPU in f64");
-            let reference = m.losses(&x, &x_next, weights).unwrap().total;
+            let reference = m.losses(&window, weights).unwrap().total;
             let (expected, auto) = Gradients::backward(&reference).unwrap();
             assert!((loss - expected).abs() < 1e-12 * expected, "{kind:?} {integrator:?}: loss {loss} vs {expected}");
             for (name, var) in &vars {
@@ -201,6 +207,9 @@ fn latent_step_settings_are_validated() {
     let bad = text.replace("latent_substeps = 1", "latent_substeps = 0");
     let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
     assert!(err.contains("model.latent_substeps"), "{err}");
+    let bad = text.replace("latent_substeps = 1", "latent_substeps = 1\nlatent_horizon = 0");
+    let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
+    assert!(err.contains("model.latent_horizon"), "{err}");
     assert_eq!(cfg.model.loss_weights(), LossWeights::default(), "the reference's weights");
     let bad = text.replace("dynamics_weight = 0.1", "dynamics_weight = 0.1\ncanonical_weight = -1.0");
     let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
