@@ -188,11 +188,11 @@ print(time.perf_counter() - t0)
 '''
 
 
-def time_hnn_eval(checkpoint, precision):
+def time_hnn_eval(checkpoint, precision, method):
     """(whole `hnn eval` command, its batched model rollouts alone), seconds."""
     t0 = time.perf_counter()
-    out = subprocess.run([str(ROOT / "target/release/hnn"), "eval", checkpoint, "--field-precision", precision],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([str(ROOT / "target/release/hnn"), "eval", checkpoint, "--field-precision", precision,
+                          "--method", method], check=True, capture_output=True, text=True).stdout
     return time.perf_counter() - t0, json.loads(out)["rollout_seconds"]
 
 
@@ -225,6 +225,8 @@ def main():
     ap.add_argument("--rollouts", action="store_true", help="also time the evaluation rollouts")
     ap.add_argument("--field-precision", choices=["f64", "f32"], default="f64",
                     help="precision of hnn's learned field in the rollouts (f32: the reference loop's own)")
+    ap.add_argument("--method", choices=["dopri5", "dop853"], default="dopri5",
+                    help="hnn's adaptive rollout method (dopri5: the reference loop's RK45; dop853: order 8)")
     ap.add_argument("--paper-repo", type=Path, help="a clone of greydanus/hamiltonian-nn: also time its train.py")
     args = ap.parse_args()
     py = ensure_venv(args.torch) if args.install else VENV / "bin" / "python"
@@ -250,10 +252,10 @@ def main():
             e = c["eval"]
             rcfg = dict(checkpoint="/tmp/compare_hnn.safetensors", data=str(data), starts=e["starts"],
                         t_end=e["t_end"], points=e["points"], rtol=e.get("rtol", 1e-9), atol=e.get("atol", 1e-9))
-            runs = [time_hnn_eval(rcfg["checkpoint"], args.field_precision) for _ in range(args.repeats)]
+            runs = [time_hnn_eval(rcfg["checkpoint"], args.field_precision, args.method) for _ in range(args.repeats)]
             whole = statistics.median(r[0] for r in runs); ours = statistics.median(r[1] for r in runs)
             print(f"  evaluation, {e['starts']} starts × {e['points']} points over [0, {e['t_end']}]: "
-                  f"hnn batched model rollouts ({args.field_precision} field) {ours:.3f} s (whole `hnn eval` command {whole:.2f} s)")
+                  f"hnn batched model rollouts ({args.method}, {args.field_precision} field) {ours:.3f} s (whole `hnn eval` command {whole:.2f} s)")
             loops = [("jax field", ROLLOUT_CODE)] + ([("torch field", TORCH_ROLLOUT_CODE)] if args.torch else [])
             for name, code in loops:
                 theirs = statistics.median(run_python(py, code, rcfg) for _ in range(args.repeats))

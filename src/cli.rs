@@ -104,6 +104,10 @@ enum Command {
         /// overrides the config's `eval.field_precision`.
         #[arg(long, value_enum)]
         field_precision: Option<Precision>,
+        /// Rollout method (`dopri5`, `dop853`, or a fixed-step integrator with the config's
+        /// `eval.dt`); overrides the config's `eval.method`.
+        #[arg(long)]
+        method: Option<String>,
     },
     /// Integrate a checkpoint's learned dynamics from a state; prints CSV (t, z…, H).
     Rollout {
@@ -270,7 +274,7 @@ fn run(command: Command) -> Result<()> {
             println!("checkpoint: {}", path.display());
             Ok(())
         }
-        Command::Eval { checkpoint: ckpt, config, seed, data, field_precision } => {
+        Command::Eval { checkpoint: ckpt, config, seed, data, field_precision, method } => {
             let (state, meta) = checkpoint::load(&ckpt, &Device::Cpu, Some(DType::F64), None)?;
             let cfg = match config {
                 Some(p) => ExperimentConfig::from_file(&p)?,
@@ -286,8 +290,11 @@ fn run(command: Command) -> Result<()> {
             let mut cfg = cfg;
             if let Some(p) = field_precision {
                 cfg.eval.field_precision = p;
-                cfg.eval.validate()?;
             }
+            if let Some(m) = method {
+                cfg.eval.method = m;
+            }
+            cfg.eval.validate()?;
             let ds = cfg.data.load(seed, data.as_deref())?;
             if ds.meta.dof != state.spec.dof {
                 return Err(Error::Config(format!("the data have {} dof, the model {}", ds.meta.dof, state.spec.dof)));

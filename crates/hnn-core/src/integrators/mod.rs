@@ -11,18 +11,20 @@
 //! | [`Tao`] (extended phase space) | 2 | yes (extended) | any H |
 //! | [`Rk4`] | 4 | no | any field |
 //! | [`DormandPrince`] fixed step / adaptive | 5 | no | any field |
+//! | [`DormandPrince`] with [`EmbeddedPair::Dop853`] (adaptive) | 8 | no | any field |
 //!
 //! Fixed-step schemes implement [`Integrator`]; [`rollout`] samples a trajectory at requested
 //! times with either a fixed-step scheme or adaptive Dormand–Prince ([`Solver`]).
 
 mod classical;
+pub mod dop853;
 pub mod dopri;
 mod implicit;
 mod separable;
 mod tao;
 
 pub use classical::{Euler, Rk4};
-pub use dopri::{DormandPrince, DormandPrinceStep};
+pub use dopri::{DormandPrince, DormandPrinceStep, EmbeddedPair};
 pub use implicit::ImplicitMidpoint;
 pub use separable::{Leapfrog, SymplecticEuler, Yoshida4};
 pub use tao::Tao;
@@ -151,7 +153,7 @@ pub enum Solver {
     /// A fixed-step integrator; each interval between output times is cut into the fewest equal
     /// steps no longer than `dt`.
     Fixed { integrator: Box<dyn Integrator>, dt: f64 },
-    /// Adaptive Dormand–Prince 5(4) with dense output at the requested times.
+    /// Adaptive Dormand–Prince (5(4) or 8(5,3)) with dense output at the requested times.
     Adaptive(DormandPrince),
 }
 
