@@ -109,7 +109,9 @@ impl EvalConfig {
             return fail(format!("eval.t_end must be positive, got {}", self.t_end));
         }
         if self.adaptive_pair().is_none() {
-            self.method.parse::<IntegratorKind>().map_err(|e| Error::Config(format!("eval.method: {e}")))?;
+            self.method
+                .parse::<IntegratorKind>()
+                .map_err(|e| Error::Config(format!("eval.method: {e}; or the adaptive `dop853`")))?;
             match self.dt {
                 Some(dt) if dt > 0.0 && dt.is_finite() => {}
                 _ => return fail(format!("eval.dt must be positive for the fixed-step method `{}`", self.method)),

@@ -82,3 +82,24 @@ fn an_f32_field_is_the_model_in_f32_under_f64_states() {
     cfg.eval.method = "rk4".into();
     cfg.eval.validate().unwrap();
 }
+
+#[test]
+fn dop853_rollouts_give_the_same_figures_as_dopri5() {
+    // Both adaptive pairs at the config's tolerances (1e-9): the metrics agree far below their
+    // own size; `dop853` needs no `eval.dt`, runs an f32 field, and unknown names are refused.
+    let (mut cfg, state, data, set) = setup(0.0, 3);
+    let (m5, _) = evaluate(&state, &cfg.train.objective, &data, &set, &cfg.eval).unwrap();
+    cfg.eval.method = "dop853".into();
+    cfg.eval.dt = None;
+    cfg.eval.validate().unwrap();
+    let (m8, _) = evaluate(&state, &cfg.train.objective, &data, &set, &cfg.eval).unwrap();
+    for (a, b) in [(m5.trajectory_mse.mean, m8.trajectory_mse.mean), (m5.energy_mse.mean, m8.energy_mse.mean)] {
+        assert!((a - b).abs() <= 1e-6 * a, "{a} vs {b}");
+    }
+    assert_ne!(m5.trajectory_mse.mean, m8.trajectory_mse.mean, "another method really ran");
+    cfg.eval.field_precision = Precision::F32;
+    cfg.eval.validate().unwrap();
+    cfg.eval.method = "dop54".into();
+    let err = cfg.eval.validate().unwrap_err().to_string();
+    assert!(err.contains("eval.method"), "{err}");
+}
