@@ -25,7 +25,9 @@ With --rollouts it also times the evaluation rollouts: the trained HNN's batched
 every start with adaptive Dormand–Prince (`rollout_seconds` in `hnn eval`'s output) against the
 reference's loop (scipy `solve_ivp` RK45 per start, the model called on one state at a time; here a
 jit-compiled JAX field, which is faster per call than the reference's PyTorch, so the ratio is
-conservative), same starts, span, output points and tolerances.
+conservative), same starts, span, output points and tolerances. `--method dop853` runs hnn's
+rollouts with the 8(5,3) pair instead (same tolerances; the reference loop stays RK45), and
+`--rollouts-only` skips the training comparison (hnn still trains once, for the checkpoint).
 """
 import argparse, json, os, re, statistics, subprocess, sys, time, tomllib
 from pathlib import Path
@@ -227,8 +229,11 @@ def main():
                     help="precision of hnn's learned field in the rollouts (f32: the reference loop's own)")
     ap.add_argument("--method", choices=["dopri5", "dop853"], default="dopri5",
                     help="hnn's adaptive rollout method (dopri5: the reference loop's RK45; dop853: order 8)")
+    ap.add_argument("--rollouts-only", action="store_true",
+                    help="time only the rollouts (implies --rollouts; hnn trains once for the checkpoint)")
     ap.add_argument("--paper-repo", type=Path, help="a clone of greydanus/hamiltonian-nn: also time its train.py")
     args = ap.parse_args()
+    args.rollouts = args.rollouts or args.rollouts_only
     py = ensure_venv(args.torch) if args.install else VENV / "bin" / "python"
     if not py.exists():
         sys.exit("no benchmark venv: run with --install first")
@@ -238,13 +243,13 @@ def main():
         cfg = dict(data=str(data), hidden=c["model"]["hidden"], lr=c["train"].get("learning_rate", 1e-3),
                    wd=c["train"].get("weight_decay", 0.0), batch=c["train"].get("batch_size", 0),
                    steps=c["train"]["steps"], eval_every=c["train"].get("eval_every", 100))
-        ours = statistics.median(run_hnn(task) for _ in range(args.repeats))
-        frameworks = [("jax-jit", JAX_CODE)] + ([("torch-eager", TORCH_CODE)] if args.torch else [])
+        ours = statistics.median(run_hnn(task) for _ in range(1 if args.rollouts_only else args.repeats))
+        frameworks = [] if args.rollouts_only else [("jax-jit", JAX_CODE)] + ([("torch-eager", TORCH_CODE)] if args.torch else [])
         print(f"{task}: {cfg['steps']} steps, batch {cfg['batch'] or 'full'}: hnn {ours:.2f} s")
         for name, code in frameworks:
             theirs = statistics.median(run_python(py, code, cfg) for _ in range(args.repeats))
             print(f"  {name:12s} {theirs:8.2f} s   hnn speed-up {theirs / ours:5.2f}x")
-        if args.paper_repo and task in PAPER_SCRIPTS:
+        if args.paper_repo and task in PAPER_SCRIPTS and not args.rollouts_only:
             theirs = time_paper(py, args.paper_repo, task)
             print(f"  {'paper train.py':12s} {theirs:8.2f} s   hnn speed-up {theirs / ours:5.2f}x "
                   f"(its own loop: test batch every step, data loading included)")

@@ -18,7 +18,7 @@
 //! - [`models`]: [`NeuralHamiltonian`], [`SeparableHamiltonian`], [`Baseline`].
 //! - [`init`]: seeded orthogonal initialisation of a model's variables.
 //! - [`integrators`]: symplectic Euler, leapfrog, Yoshida 4, implicit midpoint, Tao, Euler, RK4,
-//!   Dormand–Prince (fixed and adaptive), [`rollout`](integrators::rollout) and
+//!   Dormand–Prince 5(4) (fixed and adaptive) and adaptive DOP853, [`rollout`](integrators::rollout) and
 //!   [`rollout_parallel`](integrators::rollout_parallel) (groups of trajectories on CPU threads).
 //! - [`error`]: the error type.
 

@@ -207,7 +207,7 @@ fn latent_step_settings_are_validated() {
     let bad = text.replace("latent_substeps = 1", "latent_substeps = 0");
     let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
     assert!(err.contains("model.latent_substeps"), "{err}");
-    let bad = text.replace("latent_substeps = 1", "latent_substeps = 1\nlatent_horizon = 0");
+    let bad = text.replace("latent_horizon = 1", "latent_horizon = 0");
     let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
     assert!(err.contains("model.latent_horizon"), "{err}");
     assert_eq!(cfg.model.loss_weights(), LossWeights::default(), "the reference's weights");
