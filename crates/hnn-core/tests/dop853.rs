@@ -1,11 +1,7 @@
 //! Adaptive Dormand–Prince 8(5,3) (`EmbeddedPair::Dop853`): the tableau, the order of one step,
-//! agreement with scipy's `solve_ivp(method="DOP853")` step for step, dense output, and the
-//! backends.
+//! agreement with scipy's `solve_ivp(method="DOP853")` step for step, and dense output (the
+//! backends: `tests/dopri.rs`, for both pairs).
 
-mod common;
-
-use candle_core::DType;
-use common::*;
 use hnn_core::integrators::dop853::{A, B, C, D, E3, E5};
 use hnn_core::integrators::DormandPrince;
 
@@ -117,23 +113,4 @@ fn one_step_has_order_eight_and_dense_output_order_seven() {
     // The dense output's local error is O(h⁸): ~256.
     let ratio = err(&mid1, &exact(theta * h)) / err(&mid2, &exact(theta * h / 2.0));
     assert!(ratio > 150.0 && ratio < 450.0, "dense output error ratio {ratio:.0} (expected ~256)");
-}
-
-#[test]
-fn host_rows_and_tensor_ops_agree_on_a_batch() {
-    let starts: Vec<Vec<f64>> = (0..4).map(|i| vec![0.2 + 0.6 * i as f64, 0.3 - 0.2 * i as f64]).collect();
-    let z0 = tensor(&starts, DType::F64);
-    let times: Vec<f64> = (0..=60).map(|i| i as f64 * 0.2).collect();
-    let solver = DormandPrince::dop853(1e-9, 1e-12);
-    let rows_path = solver.solve(&Pendulum, &z0, &times).unwrap();
-    let tensor_path = solver.solve_tensors(&Pendulum, &z0, &times).unwrap();
-    assert_eq!(rows_path.dims(), &[61, 4, 2]);
-    assert!(max_abs_diff(&rows_path, &tensor_path) < 1e-12, "{}", max_abs_diff(&rows_path, &tensor_path));
-    // And each trajectory conserves the pendulum's energy to the tolerance.
-    let flat = rows_path.reshape((61 * 4, 2)).unwrap();
-    let h = hnn_core::Hamiltonian::energy(&Pendulum, &flat).unwrap().to_vec1::<f64>().unwrap();
-    for j in 0..4 {
-        let drift = (0..61).map(|t| (h[4 * t + j] - h[j]).abs()).fold(0.0, f64::max);
-        assert!(drift < 1e-8, "start {j}: energy drift {drift:.1e}");
-    }
 }

@@ -96,15 +96,23 @@ fn tensor_and_slice_backends_agree() {
 #[test]
 fn host_rows_and_tensor_ops_agree_on_a_batch() {
     // `solve` keeps f64 CPU batches as host rows; the tensor backend must give the same steps
-    // (the worst row sets them) and the same states.
+    // (the worst row sets them) and the same states, with either embedded pair; and each
+    // trajectory conserves the pendulum's energy to the tolerance.
     let starts: Vec<Vec<f64>> = (0..4).map(|i| vec![0.2 + 0.6 * i as f64, 0.3 - 0.2 * i as f64]).collect();
     let z0 = tensor(&starts, DType::F64);
     let times: Vec<f64> = (0..=60).map(|i| i as f64 * 0.2).collect();
-    let solver = DormandPrince::new(1e-9, 1e-12);
-    let rows_path = solver.solve(&Pendulum, &z0, &times).unwrap();
-    let tensor_path = solver.solve_tensors(&Pendulum, &z0, &times).unwrap();
-    assert_eq!(rows_path.dims(), &[61, 4, 2]);
-    assert!(max_abs_diff(&rows_path, &tensor_path) < 1e-12, "{}", max_abs_diff(&rows_path, &tensor_path));
+    for solver in [DormandPrince::new(1e-9, 1e-12), DormandPrince::dop853(1e-9, 1e-12)] {
+        let rows_path = solver.solve(&Pendulum, &z0, &times).unwrap();
+        let tensor_path = solver.solve_tensors(&Pendulum, &z0, &times).unwrap();
+        assert_eq!(rows_path.dims(), &[61, 4, 2]);
+        let gap = max_abs_diff(&rows_path, &tensor_path);
+        assert!(gap < 1e-12, "{:?}: {gap}", solver.pair);
+        let h = Pendulum.energy(&rows_path.reshape((61 * 4, 2)).unwrap()).unwrap().to_vec1::<f64>().unwrap();
+        for j in 0..4 {
+            let drift = (0..61).map(|t| (h[4 * t + j] - h[j]).abs()).fold(0.0, f64::max);
+            assert!(drift < 1e-7, "{:?}, start {j}: energy drift {drift:.1e}", solver.pair);
+        }
+    }
 }
 
 #[test]
