@@ -184,7 +184,14 @@ impl PixelExperiment {
         for kind in &self.model.kinds {
             self.spec(*kind).validate()?;
         }
-        self.model.latent_step()?;
+        let horizon = self.model.latent_step()?.horizon;
+        if horizon > self.data.steps {
+            return fail(format!(
+                "model.latent_horizon ({horizon} frames) must not exceed data.steps ({}): no window would fit in a \
+                 trajectory",
+                self.data.steps
+            ));
+        }
         self.train.validate()?;
         if !matches!(self.train.objective, hnn_train::train::Objective::Gradient) || self.train.input_noise != 0.0 {
             return fail(

@@ -207,9 +207,13 @@ fn latent_step_settings_are_validated() {
     let bad = text.replace("latent_substeps = 1", "latent_substeps = 0");
     let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
     assert!(err.contains("model.latent_substeps"), "{err}");
-    let bad = text.replace("latent_horizon = 1", "latent_horizon = 0");
-    let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
-    assert!(err.contains("model.latent_horizon"), "{err}");
+    for horizon in ["0", "101"] {
+        let bad = text.replace("latent_horizon = 1", &format!("latent_horizon = {horizon}"));
+        let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
+        assert!(err.contains("model.latent_horizon"), "{err}");
+    }
+    let fits = text.replace("latent_horizon = 1", "latent_horizon = 100");
+    hnn_pixels::experiment::PixelExperiment::from_toml(&fits, "pixels.toml").unwrap();
     assert_eq!(cfg.model.loss_weights(), LossWeights::default(), "the reference's weights");
     let bad = text.replace("dynamics_weight = 0.1", "dynamics_weight = 0.1\ncanonical_weight = -1.0");
     let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
