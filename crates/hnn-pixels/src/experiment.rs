@@ -56,7 +56,7 @@ pub struct PixelModelConfig {
     /// Weight of the canonical-coordinates loss ‖z_p,t − (z_q,t+1 − z_q,t)‖² (the paper: 1).
     #[serde(default = "default_canonical_weight")]
     pub canonical_weight: f64,
-    /// Integrator of the latent dynamics loss across one frame (the reference: `euler`).
+    /// Integrator of the latent dynamics loss across its horizon (the reference: `euler`).
     #[serde(default = "default_latent_integrator")]
     pub latent_integrator: String,
     /// Its steps across the horizon.

@@ -182,6 +182,12 @@ impl PixelModel {
     }
 
     fn check_window(&self, len: usize) -> hnn_train::Result<()> {
+        let LatentStep { substeps, horizon, .. } = self.latent_step;
+        if substeps == 0 || horizon == 0 {
+            return Err(hnn_train::Error::Config(format!(
+                "the latent step needs at least one step over at least one frame (substeps {substeps}, horizon {horizon})"
+            )));
+        }
         let offsets = self.latent_step.offsets();
         if len != offsets.len() {
             return Err(hnn_train::Error::Config(format!(

@@ -292,8 +292,9 @@ impl DormandPrince {
         let (rtol, atol) = (self.rtol, self.atol);
         let norms: Vec<f64> = match self.pair {
             EmbeddedPair::Dopri5 => {
-                let (sums, n) = ops.scaled_row_sums(&combine(&E)?, y, y_new, rtol, atol)?;
-                sums.iter().map(|s| h * (s / n as f64).sqrt()).collect()
+                // The error h Σ eᵢ kᵢ, scaled: RMS per trajectory (as before the 8(5,3) pair).
+                let (sums, n) = ops.scaled_row_sums(&combine(&E.map(|e| h * e))?, y, y_new, rtol, atol)?;
+                sums.iter().map(|s| (s / n as f64).sqrt()).collect()
             }
             EmbeddedPair::Dop853 => {
                 let (e5, n) = ops.scaled_row_sums(&combine(&dop853::E5)?, y, y_new, rtol, atol)?;
@@ -414,7 +415,7 @@ impl<S> Dense<S> {
                 let terms: Vec<(f64, &S)> = (0..7)
                     .map(|i| {
                         let p = &P[i];
-                        (h * theta * (p[0] + theta * (p[1] + theta * (p[2] + theta * p[3]))), &k[i])
+                        (h * (theta * (p[0] + theta * (p[1] + theta * (p[2] + theta * p[3])))), &k[i])
                     })
                     .collect();
                 ops.lincomb(Some(y), &terms)
