@@ -74,7 +74,7 @@ fn the_latent_state_must_be_two_dimensional() {
     assert_eq!(m.ae.encode(&x).unwrap().dims(), &[3, 2]);
     assert_eq!(m.ae.decode(&m.ae.encode(&x).unwrap()).unwrap().dims(), &[3, 1568]);
     // A window must hold the pairs the latent step needs, and the step must span a frame.
-    let err = m.losses(&[x.clone()], LossWeights::default()).unwrap_err().to_string();
+    let err = m.losses(std::slice::from_ref(&x), LossWeights::default()).unwrap_err().to_string();
     assert!(err.contains("offsets [0, 1]"), "{err}");
     let mut m = m.clone();
     m.latent_step.horizon = 0;
