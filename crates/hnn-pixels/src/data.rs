@@ -11,8 +11,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::path::Path;
+
+/// Metadata key of a pixel dataset file (the task, the seed and the layout, as JSON).
+pub const META_KEY: &str = "hnn.pixels";
 
 /// A pixel-pendulum data task (the reference: 200 trajectories of 100 usable steps, |θ| < π/6).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,39 +167,28 @@ impl PixelDataset {
         Ok(Tensor::cat(&[frames.narrow(1, 0, f - 1)?, frames.narrow(1, 1, f - 1)?], 2)?)
     }
 
-    /// Saves as `.safetensors` (tensors `frames`, `states`; JSON metadata under `hnn.pixels`),
-    /// atomically.
+    /// Saves as `.safetensors` (tensors `frames`, `states`; JSON metadata under `hnn.pixels`) or
+    /// as numpy's `.npz` (the metadata as the byte array `meta_json`), by extension, atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
         let meta = serde_json::json!({ "task": self.task, "seed": self.seed, "layout": "q,p" }).to_string();
-        let bytes = safetensors::serialize(
-            [("frames", self.frames.clone()), ("states", self.states.clone())],
-            Some(HashMap::from([("hnn.pixels".to_string(), meta)])),
-        )
-        .map_err(|e| Error::bad_file(path, format!("cannot serialize: {e}")))?;
-        hnn_systems::io::atomic_write(path, &bytes)
+        let tensors = [("frames", self.frames.contiguous()?), ("states", self.states.contiguous()?)];
+        hnn_systems::io::write_tensors(path, &tensors, META_KEY, &meta)
     }
 
     /// Loads a file written by [`PixelDataset::save`], checking shapes and values.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
-            .map_err(|e| Error::bad_file(path, format!("not a valid safetensors file ({e})")))?;
-        let meta = header
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get("hnn.pixels"))
-            .ok_or_else(|| Error::bad_file(path, "no `hnn.pixels` metadata: not a pixel dataset"))?;
+        let (mut map, meta) = hnn_systems::io::read_tensors(path, META_KEY)?;
+        let meta = meta.ok_or_else(|| Error::bad_file(path, "no `hnn.pixels` metadata: not a pixel dataset"))?;
         #[derive(Deserialize)]
         struct Meta {
             task: PixelTask,
             seed: u64,
         }
-        let meta: Meta = serde_json::from_str(meta).map_err(|e| Error::bad_file(path, format!("metadata: {e}")))?;
-        let mut map = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
-            .map_err(|e| Error::bad_file(path, format!("cannot read tensors ({e})")))?;
+        let meta: Meta = serde_json::from_str(&meta).map_err(|e| Error::bad_file(path, format!("metadata: {e}")))?;
         let (Some(frames), Some(states)) = (map.remove("frames"), map.remove("states")) else {
             return Err(Error::bad_file(path, "tensors `frames` and `states` are required"));
         };
+        let frames = frames.to_dtype(candle_core::DType::F32)?;
         let (n, f, px) = frames.dims3().map_err(|_| Error::bad_file(path, "frames must be [N, F, pixels]"))?;
         if states.dims() != [n, f, 2] || px != meta.task.renderer.pixels() || f != meta.task.frames() {
             return Err(Error::bad_file(

@@ -98,11 +98,19 @@ fn pixel_files_round_trip_and_bad_ones_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let task = PixelTask { trajectories: 5, steps: 10, ..PixelTask::default() };
     let ds = task.generate(0).unwrap();
+    for name in ["pixels.npz", "pixels.safetensors"] {
+        let path = dir.path().join(name);
+        ds.save(&path).unwrap();
+        let back = PixelDataset::load(&path).unwrap();
+        assert_eq!((back.task.clone(), back.seed), (task.clone(), 0), "{name}");
+        assert_eq!(back.frames.to_vec3::<f32>().unwrap(), ds.frames.to_vec3::<f32>().unwrap(), "{name}");
+        assert_eq!(back.states.to_vec3::<f64>().unwrap(), ds.states.to_vec3::<f64>().unwrap(), "{name}");
+    }
+    // The extension names the format; any other is refused before anything is written.
+    let csv = dir.path().join("pixels.csv");
+    assert!(ds.save(&csv).unwrap_err().to_string().contains(".npz"));
+    assert!(!csv.exists());
     let path = dir.path().join("pixels.safetensors");
-    ds.save(&path).unwrap();
-    let back = PixelDataset::load(&path).unwrap();
-    assert_eq!(back.task, task);
-    assert_eq!(back.frames.to_vec3::<f32>().unwrap(), ds.frames.to_vec3::<f32>().unwrap());
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 3]).unwrap();
     let err = PixelDataset::load(&path).unwrap_err().to_string();

@@ -1,6 +1,7 @@
-//! Dataset files: `.safetensors` (metadata as JSON in the header) and `.npz` (numpy's format,
-//! metadata as a UTF-8 byte array `meta_json`). Arrays: `train_z`, `train_dz`, `test_z`,
-//! `test_dz`, each `[N, 2n]`, layout "q,p". Files are written atomically: a temporary file in
+//! Tensor files: `.safetensors` (metadata as JSON in the header) and `.npz` (numpy's format,
+//! metadata as a UTF-8 byte array `meta_json`), chosen by extension ([`write_tensors`],
+//! [`read_tensors`]). Datasets hold the arrays `train_z`, `train_dz`, `test_z`, `test_dz`, each
+//! `[N, 2n]`, layout "q,p". Files are written atomically: a temporary file in
 //! the same folder, then a rename, so an existing file is never left half-written.
 
 use crate::dataset::{Dataset, DatasetMeta, Split};
@@ -36,103 +37,121 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
-fn tensors(ds: &Dataset) -> [(&'static str, &Tensor); 4] {
-    [("train_z", &ds.train.z), ("train_dz", &ds.train.dz), ("test_z", &ds.test.z), ("test_dz", &ds.test.dz)]
+fn tensors(ds: &Dataset) -> Result<Vec<(&'static str, Tensor)>> {
+    let f64 = |t: &Tensor| -> Result<Tensor> { Ok(t.to_dtype(DType::F64)?.contiguous()?) };
+    Ok(vec![
+        ("train_z", f64(&ds.train.z)?),
+        ("train_dz", f64(&ds.train.dz)?),
+        ("test_z", f64(&ds.test.z)?),
+        ("test_dz", f64(&ds.test.dz)?),
+    ])
 }
 
 /// Saves as `.safetensors` or `.npz`, by extension.
 pub fn save(ds: &Dataset, path: &Path) -> Result<()> {
-    match extension(path)?.as_str() {
-        "safetensors" => save_safetensors(ds, path),
-        _ => save_npz(ds, path),
-    }
+    write_tensors(path, &tensors(ds)?, META_KEY, &meta_json(&ds.meta))
 }
 
-/// Loads a `.safetensors` or `.npz` dataset, by extension, and validates it.
+/// Loads a `.safetensors` or `.npz` dataset, by extension, and validates it. An `.npz` made by
+/// other tools may lack `meta_json`: the system is then `unknown` and the dof is read from the
+/// array width.
 pub fn load(path: &Path) -> Result<Dataset> {
-    match extension(path)?.as_str() {
-        "safetensors" => load_safetensors(path),
-        _ => load_npz(path),
-    }
+    let (mut map, meta) = read_tensors(path, META_KEY)?;
+    let meta = match (meta, format_of(path)?) {
+        (Some(s), _) => parse_meta(path, &s)?,
+        (None, FileFormat::Npz) => {
+            let width = map.get("train_z").map(|t| t.dims().last().copied().unwrap_or(0)).unwrap_or(0);
+            DatasetMeta::new("unknown", width / 2)
+        }
+        (None, FileFormat::Safetensors) => {
+            return Err(Error::bad_file(path, format!("no `{META_KEY}` metadata: not an hnn dataset")))
+        }
+    };
+    assemble(path, meta, |name| map.remove(name))
 }
 
-fn extension(path: &Path) -> Result<String> {
+/// A tensor file's format, named by its extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    /// `.safetensors`: metadata as JSON under a key of the header.
+    Safetensors,
+    /// numpy's `.npz`: metadata as a UTF-8 byte array `meta_json`.
+    Npz,
+}
+
+/// The format a file name asks for; any other extension is an error naming the choices.
+pub fn format_of(path: &Path) -> Result<FileFormat> {
     let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     match ext.as_str() {
-        "safetensors" | "npz" => Ok(ext),
-        _ => Err(Error::bad_file(path, "unknown dataset format: use a .safetensors or .npz file name")),
+        "safetensors" => Ok(FileFormat::Safetensors),
+        "npz" => Ok(FileFormat::Npz),
+        _ => Err(Error::bad_file(path, "unknown file format: use a .safetensors or .npz file name")),
+    }
+}
+
+/// Writes named tensors and a metadata JSON string atomically, in the format of `path`'s
+/// extension: in a `.safetensors` header under `key`, or in an `.npz` as the array `meta_json`.
+pub fn write_tensors(path: &Path, tensors: &[(&str, Tensor)], key: &str, meta: &str) -> Result<()> {
+    match format_of(path)? {
+        FileFormat::Safetensors => {
+            // A single key: safetensors writes the metadata map in hash order.
+            let metadata = HashMap::from([(key.to_string(), meta.to_string())]);
+            let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (*n, t)), Some(metadata))
+                .map_err(|e| Error::bad_file(path, format!("cannot serialize: {e}")))?;
+            atomic_write(path, &bytes)
+        }
+        FileFormat::Npz => {
+            let meta = Tensor::from_vec(meta.as_bytes().to_vec(), meta.len(), &Device::Cpu)?;
+            let mut refs: Vec<(&str, &Tensor)> = tensors.iter().map(|(n, t)| (*n, t)).collect();
+            refs.push(("meta_json", &meta));
+            let tmp = temp_path(path);
+            Tensor::write_npz(&refs, &tmp).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                Error::bad_file(path, format!("cannot write npz ({e})"))
+            })?;
+            std::fs::rename(&tmp, path).map_err(|source| {
+                let _ = std::fs::remove_file(&tmp);
+                Error::Io { path: path.to_path_buf(), source }
+            })
+        }
+    }
+}
+
+/// Reads the tensors of a file written by [`write_tensors`] (or by another tool in the same
+/// layout), with its metadata string when there is one.
+pub fn read_tensors(path: &Path, key: &str) -> Result<(HashMap<String, Tensor>, Option<String>)> {
+    let format = format_of(path)?;
+    if !path.exists() {
+        return Err(Error::Io { path: path.to_path_buf(), source: std::io::ErrorKind::NotFound.into() });
+    }
+    match format {
+        FileFormat::Safetensors => {
+            let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+            let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+                .map_err(|e| Error::bad_file(path, format!("not a valid safetensors file ({e})")))?;
+            let meta = header.metadata().as_ref().and_then(|m| m.get(key)).cloned();
+            let map = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+                .map_err(|e| Error::bad_file(path, format!("cannot read tensors ({e})")))?;
+            Ok((map, meta))
+        }
+        FileFormat::Npz => {
+            let entries =
+                Tensor::read_npz(path).map_err(|e| Error::bad_file(path, format!("not a readable .npz file ({e})")))?;
+            let mut map: HashMap<String, Tensor> = entries.into_iter().collect();
+            let meta = match map.remove("meta_json") {
+                Some(t) => {
+                    let bytes: Vec<u8> = t.to_dtype(DType::U8)?.flatten_all()?.to_vec1()?;
+                    Some(String::from_utf8(bytes).map_err(|_| Error::bad_file(path, "meta_json is not UTF-8"))?)
+                }
+                None => None,
+            };
+            Ok((map, meta))
+        }
     }
 }
 
 fn meta_json(meta: &DatasetMeta) -> String {
     serde_json::to_string(meta).expect("dataset metadata serializes")
-}
-
-/// Saves with the metadata JSON in the safetensors header.
-pub fn save_safetensors(ds: &Dataset, path: &Path) -> Result<()> {
-    let data: Vec<(&str, Tensor)> =
-        tensors(ds).into_iter().map(|(n, t)| Ok((n, t.to_dtype(DType::F64)?.contiguous()?))).collect::<Result<_>>()?;
-    // A single key: safetensors writes the metadata map in hash order.
-    let metadata = HashMap::from([(META_KEY.to_string(), meta_json(&ds.meta))]);
-    let bytes = safetensors::serialize(data, Some(metadata))
-        .map_err(|e| Error::bad_file(path, format!("cannot serialize dataset: {e}")))?;
-    atomic_write(path, &bytes)
-}
-
-/// Loads a safetensors dataset written by [`save_safetensors`] (or by anyone using the same
-/// names and metadata).
-pub fn load_safetensors(path: &Path) -> Result<Dataset> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
-        .map_err(|e| Error::bad_file(path, format!("not a valid safetensors file ({e})")))?;
-    let meta_str = header
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get(META_KEY))
-        .ok_or_else(|| Error::bad_file(path, format!("no `{META_KEY}` metadata: not an hnn dataset")))?;
-    let meta = parse_meta(path, meta_str)?;
-    let mut map = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
-        .map_err(|e| Error::bad_file(path, format!("cannot read tensors ({e})")))?;
-    assemble(path, meta, |name| map.remove(name))
-}
-
-/// Saves as numpy `.npz`.
-pub fn save_npz(ds: &Dataset, path: &Path) -> Result<()> {
-    let meta = meta_json(&ds.meta).into_bytes();
-    let meta = Tensor::from_vec(meta.clone(), meta.len(), &Device::Cpu)?;
-    let mut entries: Vec<(&str, Tensor)> =
-        tensors(ds).into_iter().map(|(n, t)| Ok((n, t.to_dtype(DType::F64)?))).collect::<Result<_>>()?;
-    entries.push(("meta_json", meta));
-    let refs: Vec<(&str, &Tensor)> = entries.iter().map(|(n, t)| (*n, t)).collect();
-    let tmp = temp_path(path);
-    Tensor::write_npz(&refs, &tmp).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::bad_file(path, format!("cannot write npz ({e})"))
-    })?;
-    std::fs::rename(&tmp, path).map_err(|source| Error::Io { path: path.to_path_buf(), source })
-}
-
-/// Loads a numpy `.npz` dataset. `meta_json` is optional for files made by other tools: without
-/// it the system is `unknown` and the dof is read from the array width.
-pub fn load_npz(path: &Path) -> Result<Dataset> {
-    if !path.exists() {
-        return Err(Error::Io { path: path.to_path_buf(), source: std::io::ErrorKind::NotFound.into() });
-    }
-    let entries =
-        Tensor::read_npz(path).map_err(|e| Error::bad_file(path, format!("not a readable .npz file ({e})")))?;
-    let mut map: HashMap<String, Tensor> = entries.into_iter().collect();
-    let meta = match map.remove("meta_json") {
-        Some(t) => {
-            let bytes: Vec<u8> = t.to_dtype(DType::U8)?.flatten_all()?.to_vec1()?;
-            let s = String::from_utf8(bytes).map_err(|_| Error::bad_file(path, "meta_json is not UTF-8"))?;
-            parse_meta(path, &s)?
-        }
-        None => {
-            let width = map.get("train_z").map(|t| t.dims().last().copied().unwrap_or(0)).unwrap_or(0);
-            DatasetMeta::new("unknown", width / 2)
-        }
-    };
-    assemble(path, meta, |name| map.remove(name))
 }
 
 fn parse_meta(path: &Path, s: &str) -> Result<DatasetMeta> {
