@@ -94,9 +94,10 @@ enum Command {
         /// Use this config instead of the stored one.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Seed of the data and rollout starts.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        /// Seed of the data and rollout starts (default: 0; for a pixel checkpoint, the seed it
+        /// was trained on).
+        #[arg(long)]
+        seed: Option<u64>,
         /// Data file override.
         #[arg(long)]
         data: Option<PathBuf>,
@@ -182,6 +183,70 @@ pub fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `hnn train` on a pixel experiment: one model, from scratch or resumed.
+fn train_pixels(
+    mut cfg: PixelExperiment,
+    model: ModelKind,
+    seed: u64,
+    resume: Option<&Path>,
+    steps: Option<usize>,
+    out: Option<PathBuf>,
+    compute: &Compute,
+) -> Result<()> {
+    if let Some(s) = steps {
+        cfg.train.steps = s;
+    }
+    cfg.validate()?;
+    if !cfg.model.kinds.contains(&model) {
+        return Err(Error::Config(format!(
+            "model `{}` is not one of this pixel experiment's model.kinds ({})",
+            model.name(),
+            cfg.model.kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let device = select_device(compute.device)?;
+    check_precision(&device, compute.dtype)?;
+    let checkpoint = out.unwrap_or_else(|| {
+        PathBuf::from("runs").join(&cfg.name).join(seed.to_string()).join(format!("{}.safetensors", model.name()))
+    });
+    let job = hnn_pixels::experiment::TrainJob {
+        seed,
+        kind: model,
+        checkpoint: checkpoint.clone(),
+        resume,
+        progress: progress(),
+    };
+    let report = hnn_pixels::experiment::train_model(&cfg, &job, &device, compute.dtype.dtype())?;
+    println!(
+        "trained the pixel {} for {} steps in {:.2} s; final loss {:.4e}; test loss {:.4e}",
+        model.name(),
+        report.steps_run,
+        report.seconds,
+        report.train_curve.last().copied().unwrap_or(f64::NAN),
+        report.test_curve.last().map(|t| t.1).unwrap_or(f64::NAN)
+    );
+    println!("checkpoint: {}", checkpoint.display());
+    Ok(())
+}
+
+/// `hnn eval` on a pixel checkpoint: its metrics and frame MSE curve as JSON.
+fn eval_pixels(ckpt: &Path, config: Option<&Path>, seed: Option<u64>, method: Option<String>) -> Result<()> {
+    let stored = hnn_pixels::experiment::load_checkpoint(ckpt, &Device::Cpu, None)?;
+    let mut cfg = match config {
+        Some(p) => match Config::read(p)? {
+            Config::Pixels(p) => *p,
+            Config::State(_) => return Err(Error::Config(format!("{} is not a pixel experiment", p.display()))),
+        },
+        None => stored.experiment.clone(),
+    };
+    if let Some(m) = method {
+        cfg.eval.method = m;
+    }
+    let out = stored.evaluate(Some(cfg), seed, &Device::Cpu)?;
+    println!("{}", serde_json::to_string_pretty(&out).expect("metrics serialize"));
+    Ok(())
+}
+
 fn progress() -> bool {
     std::io::IsTerminal::is_terminal(&std::io::stderr())
 }
@@ -212,10 +277,14 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Train { config, model, seed, resume, steps, out, data, compute } => {
-            let Config::State(mut cfg) = Config::read(&config)? else {
-                return Err(Error::Config(
-                    "`hnn train` takes state-space experiments; run pixel experiments with `hnn exp`".into(),
-                ));
+            let mut cfg = match Config::read(&config)? {
+                Config::State(cfg) => cfg,
+                Config::Pixels(p) => {
+                    if data.is_some() {
+                        return Err(Error::Config("pixel experiments render their own frames: drop --data".into()));
+                    }
+                    return train_pixels(*p, model, seed, resume.as_deref(), steps, out, &compute);
+                }
             };
             if let Some(s) = steps {
                 cfg.train.steps = s;
@@ -275,6 +344,17 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Eval { checkpoint: ckpt, config, seed, data, field_precision, method } => {
+            if checkpoint::format_of(&ckpt)? == hnn_pixels::experiment::CHECKPOINT_FORMAT {
+                if data.is_some() || field_precision.is_some() {
+                    return Err(Error::Config(
+                        "a pixel checkpoint renders its own frames in its own precision: drop --data and \
+                         --field-precision"
+                            .into(),
+                    ));
+                }
+                return eval_pixels(&ckpt, config.as_deref(), seed, method);
+            }
+            let seed = seed.unwrap_or(0);
             let (state, meta) = checkpoint::load(&ckpt, &Device::Cpu, Some(DType::F64), None)?;
             let cfg = match config {
                 Some(p) => ExperimentConfig::from_file(&p)?,

@@ -276,8 +276,7 @@ impl Windows {
 }
 
 struct PixelTrainer<'a> {
-    model: &'a PixelModel,
-    varmap: &'a VarMap,
+    run: &'a PixelRun,
     train: &'a Windows,
     test: &'a Windows,
     weights: LossWeights,
@@ -288,23 +287,22 @@ struct PixelTrainer<'a> {
 
 impl Trainable for PixelTrainer<'_> {
     fn vars(&self) -> Vec<(String, Var)> {
-        let data = self.varmap.data().lock().expect("variable map lock");
-        let mut v: Vec<_> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
+        self.run.named_vars()
     }
     fn batch_gradients(&self, batch_size: usize, _noise: f64, rng: &mut ChaCha8Rng) -> Result<(f64, Gradients)> {
         let n = self.train.starts.len();
         let idx = sample_indices(n, if batch_size == 0 { n } else { batch_size }, rng);
         let starts: Vec<u32> = idx.iter().map(|&i| self.train.starts[i as usize]).collect();
         let window = self.train.gather(&starts)?;
-        if let Some(fused) = crate::kernel::pixel_gradients(self.model, &self.dynamics_vars, &window, self.weights)? {
+        if let Some(fused) =
+            crate::kernel::pixel_gradients(&self.run.model, &self.dynamics_vars, &window, self.weights)?
+        {
             return Ok(fused);
         }
-        Gradients::backward(&self.model.losses(&window, self.weights)?.total)
+        Gradients::backward(&self.run.model.losses(&window, self.weights)?.total)
     }
     fn test_loss(&self) -> Result<f64> {
-        total_loss(self.model, self.test, self.weights)
+        total_loss(&self.run.model, self.test, self.weights)
     }
     fn save(&self, info: &TrainingInfo, path: &Path) -> Result<()> {
         let mut meta = self.meta.clone();
@@ -485,68 +483,255 @@ pub fn run(cfg: &PixelExperiment, opts: &RunOptions) -> Result<Vec<RunMetrics>> 
     opts.seeds.iter().map(|&seed| run_seed(&cfg, opts, &device, seed)).collect()
 }
 
-fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64) -> Result<RunMetrics> {
-    let started = std::time::Instant::now();
-    let dir = opts.out.join(&cfg.name).join(seed.to_string());
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let dtype = opts.precision.dtype();
-    tracing::info!(experiment = %cfg.name, seed, "rendering frames");
-    let ds = cfg.data.generate(seed)?;
-    let n_test = ds.test_trajectories();
-    let n = ds.frames.dims()[0];
-    let to = |t: Tensor| -> Result<Tensor> { Ok(t.to_dtype(dtype)?.to_device(device)?) };
-    let offsets = cfg.model.latent_step()?.offsets();
-    let train = Windows::new(&ds, n_test, n - n_test, offsets.clone(), to)?;
-    let test = Windows::new(&ds, 0, n_test, offsets, to)?;
-    let eval_task =
-        PixelTask { trajectories: cfg.eval.trajectories, steps: cfg.eval.rollout_steps, ..cfg.data.clone() };
-    let eval = eval_task.generate(seed ^ 0x00e7_a1f0)?;
-    let pixels = cfg.data.renderer.pixels();
-    let mut models = BTreeMap::new();
-    let mut outcomes = vec![];
-    for &kind in &cfg.model.kinds {
+/// Format of pixel checkpoints (the `format` field of their `hnn` metadata).
+pub const CHECKPOINT_FORMAT: &str = "hnn-pixel-checkpoint";
+
+/// What a run trains and evaluates on, for one seed: the training and test windows and the
+/// held-out trajectories that are rolled out (fresh draws of the same task).
+struct RunData {
+    train: Windows,
+    test: Windows,
+    eval: PixelDataset,
+}
+
+impl RunData {
+    fn new(cfg: &PixelExperiment, seed: u64, dtype: DType, device: &Device) -> Result<Self> {
+        tracing::info!(experiment = %cfg.name, seed, "rendering frames");
+        let ds = cfg.data.generate(seed)?;
+        let n_test = ds.test_trajectories();
+        let n = ds.frames.dims()[0];
+        let to = |t: Tensor| -> Result<Tensor> { Ok(t.to_dtype(dtype)?.to_device(device)?) };
+        let offsets = cfg.model.latent_step()?.offsets();
+        let train = Windows::new(&ds, n_test, n - n_test, offsets.clone(), to)?;
+        let test = Windows::new(&ds, 0, n_test, offsets, to)?;
+        let eval_task =
+            PixelTask { trajectories: cfg.eval.trajectories, steps: cfg.eval.rollout_steps, ..cfg.data.clone() };
+        let eval = eval_task.generate(seed ^ 0x00e7_a1f0)?;
+        Ok(Self { train, test, eval })
+    }
+}
+
+/// One latent model kind with its autoencoder, and the variable map that holds both.
+pub struct PixelRun {
+    /// The model.
+    pub model: PixelModel,
+    /// Its variables: `ae.*` and the dynamics model's prefix.
+    pub varmap: VarMap,
+    /// Which latent dynamics it carries.
+    pub kind: ModelKind,
+}
+
+impl PixelRun {
+    /// The model `cfg` describes for `kind`, with uninitialised weights.
+    fn new(cfg: &PixelExperiment, kind: ModelKind, dtype: DType, device: &Device) -> Result<Self> {
         let varmap = VarMap::new();
         let mut model = PixelModel::new(
-            pixels,
+            cfg.data.renderer.pixels(),
             cfg.model.autoencoder_hidden,
             &cfg.spec(kind),
             VarBuilder::from_varmap(&varmap, dtype, device),
         )?;
         model.latent_step = cfg.model.latent_step()?;
-        let mseed = model_seed(seed, kind);
-        hnn_core::init::orthogonal_init(&varmap, mseed)?;
-        let meta = serde_json::json!({
-            "format": "hnn-pixel-checkpoint",
+        Ok(Self { model, varmap, kind })
+    }
+
+    /// The variables by name, sorted.
+    fn named_vars(&self) -> Vec<(String, Var)> {
+        let data = self.varmap.data().lock().expect("variable map lock");
+        let mut v: Vec<_> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// The checkpoint metadata (without the `training` entry the trainer adds).
+    fn meta(&self, cfg: &PixelExperiment, dtype: DType, data_seed: u64) -> serde_json::Value {
+        serde_json::json!({
+            "format": CHECKPOINT_FORMAT,
             "version": 1,
-            "dynamics": cfg.spec(kind),
-            "autoencoder": { "input": 2 * pixels, "hidden": cfg.model.autoencoder_hidden, "latent": 2, "prefix": "ae" },
+            "dynamics": cfg.spec(self.kind),
+            "autoencoder": {
+                "input": 2 * cfg.data.renderer.pixels(),
+                "hidden": cfg.model.autoencoder_hidden,
+                "latent": 2,
+                "prefix": "ae",
+            },
             "layout": "z_q,z_p",
             "dtype": format!("{dtype:?}").to_lowercase(),
+            "data_seed": data_seed,
             "experiment": cfg,
-        });
-        let dynamics_vars = {
-            let vars = varmap.data().lock().expect("variable map lock");
-            vars.iter().filter(|(name, _)| !name.starts_with("ae.")).map(|(_, v)| v.clone()).collect()
-        };
-        let trainer = PixelTrainer {
-            model: &model,
-            varmap: &varmap,
-            train: &train,
-            test: &test,
-            weights: cfg.model.loss_weights(),
-            meta,
-            dynamics_vars,
-        };
-        let ctx = RunContext {
-            seed: mseed,
-            checkpoint: Some(dir.join(format!("{}.safetensors", kind.name()))),
-            info: TrainingInfo { mode: "pixels".into(), seed: mseed, ..Default::default() },
+        })
+    }
+}
+
+/// A pixel checkpoint read back: the experiment it stores, the model with its weights, and the
+/// data seed it was trained on (absent from files written before that field).
+pub struct PixelCheckpoint {
+    /// The stored experiment config.
+    pub experiment: PixelExperiment,
+    /// The model, its weights set from the file.
+    pub run: PixelRun,
+    /// The training data's seed.
+    pub data_seed: Option<u64>,
+    /// Optimizer steps taken.
+    pub step: usize,
+}
+
+/// Loads a pixel checkpoint (written by `hnn exp` or `hnn train` on a pixel experiment) onto
+/// `device` in `dtype` (default: the stored one). A checkpoint of another format, a config that
+/// does not validate, and a missing, misshapen, extra or non-finite tensor are refused, naming
+/// the file.
+pub fn load_checkpoint(path: &Path, device: &Device, dtype: Option<DType>) -> Result<PixelCheckpoint> {
+    let (meta, tensors) = checkpoint::read_raw(path)?;
+    let format = meta.get("format").and_then(|f| f.as_str()).unwrap_or("(none)");
+    if format != CHECKPOINT_FORMAT {
+        return Err(Error::checkpoint(path, format!("format `{format}` is not `{CHECKPOINT_FORMAT}`")));
+    }
+    let experiment: PixelExperiment = serde_json::from_value(meta["experiment"].clone())
+        .map_err(|e| Error::checkpoint(path, format!("stored experiment config: {e}")))?;
+    experiment.validate().map_err(|e| Error::checkpoint(path, format!("stored experiment config: {e}")))?;
+    let spec: ModelSpec = serde_json::from_value(meta["dynamics"].clone())
+        .map_err(|e| Error::checkpoint(path, format!("stored dynamics model: {e}")))?;
+    let dtype = match (dtype, meta.get("dtype").and_then(|d| d.as_str())) {
+        (Some(d), _) => d,
+        (None, Some("f64")) => DType::F64,
+        (None, Some("f32")) => DType::F32,
+        (None, other) => return Err(Error::checkpoint(path, format!("unsupported dtype {other:?}"))),
+    };
+    let run = PixelRun::new(&experiment, spec.kind, dtype, device)?;
+    checkpoint::set_vars(
+        path,
+        tensors,
+        &run.named_vars(),
+        &format!("a pixel model with a latent `{}`", spec.kind.name()),
+    )?;
+    Ok(PixelCheckpoint {
+        data_seed: meta.get("data_seed").and_then(|s| s.as_u64()),
+        step: meta["training"].get("step").and_then(|s| s.as_u64()).unwrap_or(0) as usize,
+        experiment,
+        run,
+    })
+}
+
+/// One model's training job: what `hnn exp` runs per model kind and `hnn train` runs alone.
+pub struct TrainJob<'a> {
+    /// Data seed (the model's initialisation and sampling derive from it and the kind).
+    pub seed: u64,
+    /// Which latent dynamics.
+    pub kind: ModelKind,
+    /// Where the checkpoint (and its optimizer sidecar) goes.
+    pub checkpoint: std::path::PathBuf,
+    /// Continue from this checkpoint and its sidecar instead of starting afresh.
+    pub resume: Option<&'a Path>,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+fn train_run(
+    cfg: &PixelExperiment,
+    job: &TrainJob,
+    data: &RunData,
+    dtype: DType,
+    device: &Device,
+) -> Result<(PixelRun, hnn_train::train::TrainReport)> {
+    let run = PixelRun::new(cfg, job.kind, dtype, device)?;
+    let mseed = model_seed(job.seed, job.kind);
+    match job.resume {
+        Some(path) => {
+            let loaded = load_checkpoint(path, &Device::Cpu, Some(DType::F64))?;
+            if loaded.run.kind != job.kind {
+                return Err(Error::checkpoint(
+                    path,
+                    format!("holds a `{}` model, expected `{}`", loaded.run.kind.name(), job.kind.name()),
+                ));
+            }
+            let tensors = loaded.run.named_vars().into_iter().map(|(n, v)| (n, v.as_tensor().clone())).collect();
+            checkpoint::set_vars(path, tensors, &run.named_vars(), "this experiment's model")?;
+        }
+        None => hnn_core::init::orthogonal_init(&run.varmap, mseed)?,
+    }
+    let dynamics_vars =
+        run.named_vars().into_iter().filter(|(name, _)| !name.starts_with("ae.")).map(|(_, v)| v).collect();
+    let trainer = PixelTrainer {
+        run: &run,
+        train: &data.train,
+        test: &data.test,
+        weights: cfg.model.loss_weights(),
+        meta: run.meta(cfg, dtype, job.seed),
+        dynamics_vars,
+    };
+    let ctx = RunContext {
+        seed: mseed,
+        checkpoint: Some(job.checkpoint.clone()),
+        info: TrainingInfo { mode: "pixels".into(), seed: mseed, ..Default::default() },
+        progress: job.progress,
+        label: format!("{} {}", cfg.name, job.kind.name()),
+    };
+    tracing::info!(experiment = %cfg.name, seed = job.seed, model = job.kind.name(), steps = cfg.train.steps, "training");
+    let report = train_loop(&trainer, &cfg.train, &ctx, job.resume)?;
+    Ok((run, report))
+}
+
+/// Trains one model of a pixel experiment (from scratch, or resuming `job.resume` up to
+/// `train.steps`) and writes its checkpoint; `hnn train` on a pixel config.
+pub fn train_model(
+    cfg: &PixelExperiment,
+    job: &TrainJob,
+    device: &Device,
+    dtype: DType,
+) -> Result<hnn_train::train::TrainReport> {
+    cfg.validate()?;
+    let data = RunData::new(cfg, job.seed, dtype, device)?;
+    Ok(train_run(cfg, job, &data, dtype, device)?.1)
+}
+
+/// What evaluating a pixel checkpoint gives: the Table 1 metrics and the frame MSE per frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointEval {
+    /// Losses, energy MSE (physical and, if configured, the analysis's), frame MSE.
+    pub metrics: ModelMetrics,
+    /// Mean frame MSE at each rolled-out frame.
+    pub frame_mse: Vec<f64>,
+}
+
+impl PixelCheckpoint {
+    /// Evaluates the model as `hnn exp` evaluates the models it trains, with the stored config or
+    /// `config`, on the data of `seed` (default: the seed it was trained on, else 0). `hnn eval`
+    /// on a pixel checkpoint.
+    pub fn evaluate(
+        self,
+        config: Option<PixelExperiment>,
+        seed: Option<u64>,
+        device: &Device,
+    ) -> Result<CheckpointEval> {
+        let cfg = config.unwrap_or(self.experiment);
+        cfg.validate()?;
+        let mut run = self.run;
+        run.model.latent_step = cfg.model.latent_step()?;
+        let dtype = run.named_vars().first().map_or(DType::F32, |(_, v)| v.dtype());
+        let data = RunData::new(&cfg, seed.or(self.data_seed).unwrap_or(0), dtype, device)?;
+        let o = evaluate(&run.model, &cfg, &data.eval, &data.train, &data.test, device)?;
+        Ok(CheckpointEval { metrics: o.metrics, frame_mse: o.frame_mse })
+    }
+}
+
+fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64) -> Result<RunMetrics> {
+    let started = std::time::Instant::now();
+    let dir = opts.out.join(&cfg.name).join(seed.to_string());
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let dtype = opts.precision.dtype();
+    let data = RunData::new(cfg, seed, dtype, device)?;
+    let mut models = BTreeMap::new();
+    let mut outcomes = vec![];
+    for &kind in &cfg.model.kinds {
+        let job = TrainJob {
+            seed,
+            kind,
+            checkpoint: dir.join(format!("{}.safetensors", kind.name())),
+            resume: None,
             progress: opts.progress,
-            label: format!("{} {}", cfg.name, kind.name()),
         };
-        tracing::info!(experiment = %cfg.name, seed, model = kind.name(), steps = cfg.train.steps, "training");
-        let report = train_loop(&trainer, &cfg.train, &ctx, None)?;
-        let outcome = evaluate(&model, cfg, &eval, &train, &test, device)?;
+        let (run, report) = train_run(cfg, &job, &data, dtype, device)?;
+        let outcome = evaluate(&run.model, cfg, &data.eval, &data.train, &data.test, device)?;
         tracing::info!(
             model = kind.name(),
             energy_mse = outcome.metrics.energy_mse.mean,
@@ -557,6 +742,7 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
         models.insert(kind.name().to_string(), ModelRun::new(outcome.metrics.clone(), &report));
         outcomes.push((kind, report, outcome));
     }
+    let (train, test, eval) = (&data.train, &data.test, &data.eval);
     let curves: BTreeMap<&str, &Vec<f64>> = outcomes.iter().map(|(k, _, o)| (k.name(), &o.frame_mse)).collect();
     hnn_systems::io::atomic_write(
         &dir.join("frame_mse.json"),
@@ -575,7 +761,7 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
         serde_json::json!({ "models": latent, "states": states }).to_string().as_bytes(),
     )?;
     if opts.plots {
-        if let Err(e) = draw(&dir, cfg, &eval, &outcomes) {
+        if let Err(e) = draw(&dir, cfg, eval, &outcomes) {
             tracing::warn!("plots not drawn: {e}");
         }
     }

@@ -244,3 +244,77 @@ fn every_pixel_experiment_file_is_valid() {
     }
     assert!(seen >= 2, "pixels.toml and pixels_strong_dynamics.toml");
 }
+
+#[test]
+fn pixel_training_resumes_exactly_and_checkpoints_evaluate() {
+    use hnn_pixels::experiment::{load_checkpoint, train_model, PixelExperiment, TrainJob};
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../experiments/pixels.toml")).unwrap();
+    let mut cfg = PixelExperiment::from_toml(&text, "pixels.toml").unwrap().smoke(6).unwrap();
+    cfg.model.kinds = vec![ModelKind::Hnn];
+    let dir = tempfile::tempdir().unwrap();
+    let job = |name: &str| TrainJob {
+        seed: 3,
+        kind: ModelKind::Hnn,
+        checkpoint: dir.path().join(name),
+        resume: None,
+        progress: false,
+    };
+    let cpu = Device::Cpu;
+    // Six steps straight, and three steps then three more from the checkpoint.
+    train_model(&cfg, &job("straight.safetensors"), &cpu, DType::F32).unwrap();
+    let half =
+        PixelExperiment { train: hnn_train::train::TrainConfig { steps: 3, ..cfg.train.clone() }, ..cfg.clone() };
+    let split = dir.path().join("split.safetensors");
+    train_model(&half, &job("split.safetensors"), &cpu, DType::F32).unwrap();
+    let resumed = TrainJob { resume: Some(&split), ..job("split.safetensors") };
+    let report = train_model(&cfg, &resumed, &cpu, DType::F32).unwrap();
+    assert_eq!(report.steps_run, 3);
+    let weights = |name: &str| -> Vec<(String, Vec<f32>)> {
+        let c = load_checkpoint(&dir.path().join(name), &cpu, None).unwrap();
+        assert_eq!((c.step, c.data_seed), (6, Some(3)), "{name}");
+        let data = c.run.varmap.data().lock().unwrap();
+        let mut v: Vec<_> = data
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let (a, b) = (weights("straight.safetensors"), weights("split.safetensors"));
+    assert_eq!(a.len(), 16 + 3 + 2); // the autoencoder's 8 layers, the HNN's 3 weights and 2 biases
+    let differ: Vec<&str> = a.iter().zip(&b).filter(|(x, y)| x != y).map(|(x, _)| x.0.as_str()).collect();
+    assert!(differ.is_empty(), "resuming must end exactly where the uninterrupted run ends; differ: {differ:?}");
+    // A checkpoint evaluates on the seed it was trained on, deterministically.
+    let eval =
+        |name: &str| load_checkpoint(&dir.path().join(name), &cpu, None).unwrap().evaluate(None, None, &cpu).unwrap();
+    let (e1, e2) = (eval("straight.safetensors"), eval("split.safetensors"));
+    assert_eq!(e1.frame_mse.len(), cfg.eval.rollout_steps + 1);
+    assert!(e1.metrics.energy_mse.mean.is_finite() && e1.metrics.trajectory_mse.mean > 0.0);
+    assert_eq!(e1.frame_mse, e2.frame_mse);
+    assert_eq!(e1.metrics.test_loss.mean, e2.metrics.test_loss.mean);
+    // Resuming a checkpoint of the other model kind, or one at a later step, is refused.
+    let wrong = TrainJob { kind: ModelKind::Baseline, resume: Some(&split), ..job("other.safetensors") };
+    let err = train_model(&cfg, &wrong, &cpu, DType::F32).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("expected `baseline`"), "{err}");
+    let err = train_model(&half, &resumed, &cpu, DType::F32).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("beyond train.steps"), "{err}");
+    // Corrupt files name themselves and the problem; nothing is overwritten by a failed load.
+    let bytes = std::fs::read(&split).unwrap();
+    let cut = dir.path().join("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let err = load_checkpoint(&cut, &cpu, None).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("cut.safetensors"), "{err}");
+    let mut tensors = candle_core::safetensors::load(&split, &cpu).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = meta.metadata().clone().unwrap();
+    tensors.insert("hnn.layers.0.weight".into(), Tensor::zeros((3, 2), DType::F32, &cpu).unwrap());
+    let bad = dir.path().join("bad.safetensors");
+    std::fs::write(&bad, safetensors::serialize(&tensors, Some(meta.clone())).unwrap()).unwrap();
+    let err = load_checkpoint(&bad, &cpu, None).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("hnn.layers.0.weight") && err.contains("shape"), "{err}");
+    tensors.remove("hnn.layers.0.weight");
+    std::fs::write(&bad, safetensors::serialize(&tensors, Some(meta)).unwrap()).unwrap();
+    let err = load_checkpoint(&bad, &cpu, None).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("`hnn.layers.0.weight` is missing"), "{err}");
+    assert_eq!(std::fs::read(&split).unwrap(), bytes);
+}

@@ -16,7 +16,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::{ModelKind, ModelSpec, ModelState};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -198,30 +198,62 @@ pub fn load(
         other => return Err(Error::checkpoint(path, format!("unsupported dtype `{other}`"))),
     };
     let dtype = dtype.unwrap_or(stored);
-    let mut tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
         .map_err(|e| Error::checkpoint(path, format!("cannot read tensors ({e})")))?;
     let state = ModelState::new(meta.model.clone(), dtype, device, 0)?;
-    for (name, var) in state.named_vars() {
-        let t = tensors.remove(&name).ok_or_else(|| Error::checkpoint(path, format!("tensor `{name}` is missing")))?;
+    set_vars(path, tensors, &state.named_vars(), &format!("a `{}` model", meta.model.kind.name()))?;
+    Ok((state, meta))
+}
+
+/// Sets each of `vars` from the tensor of the same name, converted to the variable's dtype and
+/// device. A missing tensor, a shape the variable does not have, a tensor no variable takes, and
+/// NaN or Inf are refused, naming the file and the tensor (`what` names the model for errors).
+pub fn set_vars(path: &Path, mut tensors: HashMap<String, Tensor>, vars: &[(String, Var)], what: &str) -> Result<()> {
+    for (name, var) in vars {
+        let t = tensors.remove(name).ok_or_else(|| Error::checkpoint(path, format!("tensor `{name}` is missing")))?;
         if t.dims() != var.dims() {
             return Err(Error::checkpoint(
                 path,
                 format!("tensor `{name}` has shape {:?}, the model needs {:?}", t.dims(), var.dims()),
             ));
         }
-        let values = t.to_dtype(dtype)?.to_device(device)?;
-        var.set(&values)?;
+        let finite = t.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?.iter().all(|v| v.is_finite());
+        if !finite {
+            return Err(Error::checkpoint(path, format!("tensor `{name}` holds NaN or Inf")));
+        }
+        var.set(&t.to_dtype(var.dtype())?.to_device(var.device())?)?;
     }
     if let Some(extra) = tensors.keys().next() {
-        return Err(Error::checkpoint(
+        return Err(Error::checkpoint(path, format!("unexpected tensor `{extra}` for {what}")));
+    }
+    Ok(())
+}
+
+/// The `hnn` metadata of a checkpoint of any format, as JSON, with its tensors (on the CPU, as
+/// stored): for models beyond the built-in ones, which check the `format` field themselves.
+pub fn read_raw(path: &Path) -> Result<(serde_json::Value, HashMap<String, Tensor>)> {
+    let bytes = read(path)?;
+    let header = header(path, &bytes)?;
+    let json = header.get("hnn").ok_or_else(|| {
+        Error::checkpoint(
             path,
-            format!("unexpected tensor `{extra}` for a `{}` model", meta.model.kind.name()),
-        ));
-    }
-    if !state.all_finite()? {
-        return Err(Error::checkpoint(path, "weights contain NaN or Inf"));
-    }
-    Ok((state, meta))
+            "no `hnn` metadata: not an hnn checkpoint (an optimizer sidecar or another program's file?)",
+        )
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| Error::checkpoint(path, format!("metadata is not valid JSON ({e})")))?;
+    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+        .map_err(|e| Error::checkpoint(path, format!("cannot read tensors ({e})")))?;
+    Ok((value, tensors))
+}
+
+/// The `format` a checkpoint declares (`hnn-checkpoint`, `hnn-pixel-checkpoint`, …), read from
+/// its header alone.
+pub fn format_of(path: &Path) -> Result<String> {
+    let bytes = read(path)?;
+    let header = header(path, &bytes)?;
+    let value: Option<serde_json::Value> = header.get("hnn").and_then(|j| serde_json::from_str(j).ok());
+    Ok(value.and_then(|v| v.get("format").and_then(|f| f.as_str()).map(String::from)).unwrap_or_default())
 }
 
 /// Loads the optimizer sidecar of a checkpoint.
