@@ -1,7 +1,9 @@
 //! Pixel-pendulum datasets: trajectories of the exact pendulum (no torque), rendered frame by
 //! frame; a training sample is a pair of consecutive frames, x_t = (frame_t, frame_{t+1}).
 //! Deterministic by seed (initial states drawn in order from one generator; integration and
-//! rendering in parallel); cached as `.safetensors`.
+//! rendering in parallel). Saved by `hnn data` as `.safetensors` or `.npz` ([`PixelDataset::save`]).
+//! Experiments render afresh instead of reading a cache: the reference's 200 trajectories take
+//! under a second to render and would take 64 MB per seed on disk.
 
 use crate::render::PendulumRenderer;
 use candle_core::{Device, Tensor};

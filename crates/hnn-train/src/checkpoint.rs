@@ -141,7 +141,8 @@ pub fn read_meta(path: &Path) -> Result<CheckpointMeta> {
     parse_meta(path, &header(path, &bytes)?)
 }
 
-fn parse_meta(path: &Path, header: &HashMap<String, String>) -> Result<CheckpointMeta> {
+/// The JSON under the `hnn` metadata key.
+fn meta_value(path: &Path, header: &HashMap<String, String>) -> Result<serde_json::Value> {
     let json = header.get("hnn").ok_or_else(|| {
         Error::checkpoint(
             path,
@@ -150,6 +151,11 @@ fn parse_meta(path: &Path, header: &HashMap<String, String>) -> Result<Checkpoin
     })?;
     let value: serde_json::Value =
         serde_json::from_str(json).map_err(|e| Error::checkpoint(path, format!("metadata is not valid JSON ({e})")))?;
+    Ok(value)
+}
+
+fn parse_meta(path: &Path, header: &HashMap<String, String>) -> Result<CheckpointMeta> {
+    let value = meta_value(path, header)?;
     let format = value.get("format").and_then(|f| f.as_str()).unwrap_or("(none)");
     if format != FORMAT {
         return Err(Error::checkpoint(
@@ -233,15 +239,7 @@ pub fn set_vars(path: &Path, mut tensors: HashMap<String, Tensor>, vars: &[(Stri
 /// stored): for models beyond the built-in ones, which check the `format` field themselves.
 pub fn read_raw(path: &Path) -> Result<(serde_json::Value, HashMap<String, Tensor>)> {
     let bytes = read(path)?;
-    let header = header(path, &bytes)?;
-    let json = header.get("hnn").ok_or_else(|| {
-        Error::checkpoint(
-            path,
-            "no `hnn` metadata: not an hnn checkpoint (an optimizer sidecar or another program's file?)",
-        )
-    })?;
-    let value: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| Error::checkpoint(path, format!("metadata is not valid JSON ({e})")))?;
+    let value = meta_value(path, &header(path, &bytes)?)?;
     let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
         .map_err(|e| Error::checkpoint(path, format!("cannot read tensors ({e})")))?;
     Ok((value, tensors))
