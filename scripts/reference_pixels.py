@@ -227,11 +227,11 @@ def main():
     print("|---|" + "---|" * (len(SHOWN) + 2))
     ref = {s: json.loads((args.out / str(s) / "reference.json").read_text()) for s in args.seeds}
     mine = {s: ours(args.ours, s) for s in args.seeds}
-    for name in ("hnn", "baseline"):
-        print(row(f"reference code, {name}", [ref[s][name]["frame_mse"] for s in args.seeds],
+    for name, label in (("hnn", "HNN"), ("baseline", "baseline")):
+        print(row(f"the paper's train.py, {label}", [ref[s][name]["frame_mse"] for s in args.seeds],
                   [np.mean(ref[s][name]["energy_mse_analysis"]) for s in args.seeds]))
         if all(mine[s] for s in args.seeds):
-            print(row(f"hnn, {name}", [mine[s][name]["frame_mse"] for s in args.seeds],
+            print(row(f"hnn (ours), {label}", [mine[s][name]["frame_mse"] for s in args.seeds],
                       [mine[s][name]["energy_mse_analysis"] for s in args.seeds]))
 
 

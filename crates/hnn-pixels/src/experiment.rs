@@ -586,6 +586,10 @@ pub fn load_checkpoint(path: &Path, device: &Device, dtype: Option<DType>) -> Re
     if format != CHECKPOINT_FORMAT {
         return Err(Error::checkpoint(path, format!("format `{format}` is not `{CHECKPOINT_FORMAT}`")));
     }
+    let version = meta.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+    if version != 1 {
+        return Err(Error::checkpoint(path, format!("pixel checkpoint version {version}: this hnn reads version 1")));
+    }
     let experiment: PixelExperiment = serde_json::from_value(meta["experiment"].clone())
         .map_err(|e| Error::checkpoint(path, format!("stored experiment config: {e}")))?;
     experiment.validate().map_err(|e| Error::checkpoint(path, format!("stored experiment config: {e}")))?;
