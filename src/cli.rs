@@ -2,8 +2,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use clap::{Args, Parser, Subcommand};
-use hnn_core::integrators::DormandPrince;
-use hnn_core::{rollout, IntegratorKind, Solver};
+use hnn_core::rollout;
 use hnn_pixels::experiment::PixelExperiment;
 use hnn_train::checkpoint;
 use hnn_train::device::{check_precision, select_device, DeviceChoice, Precision};
@@ -114,21 +113,27 @@ enum Command {
     Rollout {
         /// The checkpoint.
         checkpoint: PathBuf,
-        /// Initial state, comma-separated, q first then p.
+        /// Initial state, comma-separated, q first then p. For a pixel checkpoint: the
+        /// pendulum's θ and p, whose first frame pair is rendered and encoded.
         #[arg(long, allow_hyphen_values = true)]
         z0: String,
-        /// End time.
+        /// End time (for a pixel checkpoint: in frames).
         #[arg(long, default_value_t = 10.0)]
         t_end: f64,
         /// Output points (both ends included).
         #[arg(long, default_value_t = 101)]
         points: usize,
-        /// dopri5 (adaptive) or a fixed-step integrator name.
-        #[arg(long, default_value = "dopri5")]
-        method: String,
-        /// Step of a fixed-step integrator.
-        #[arg(long, default_value_t = 0.01)]
-        dt: f64,
+        /// dopri5 or dop853 (adaptive, tolerances 1e-9), or a fixed-step integrator name
+        /// [default: dopri5; for a pixel checkpoint, its config's eval.method].
+        #[arg(long)]
+        method: Option<String>,
+        /// Step of a fixed-step integrator [default: 0.01; for a pixel checkpoint, its eval.dt].
+        #[arg(long)]
+        dt: Option<f64>,
+        /// Pixel checkpoints: also draw the true frames above the decoded ones, as an animated
+        /// GIF (`.gif`, one picture per output point) or a strip (`.png`, 20 columns).
+        #[arg(long)]
+        frames: Option<PathBuf>,
     },
     /// Generate (or load and convert) an experiment's dataset and save it (.safetensors or .npz).
     Data {
@@ -389,8 +394,14 @@ fn run(command: Command) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&metrics).expect("metrics serialize"));
             Ok(())
         }
-        Command::Rollout { checkpoint: ckpt, z0, t_end, points, method, dt } => {
-            rollout_cmd(&ckpt, &z0, t_end, points, &method, dt)
+        Command::Rollout { checkpoint: ckpt, z0, t_end, points, method, dt, frames } => {
+            if checkpoint::format_of(&ckpt)? == hnn_pixels::experiment::CHECKPOINT_FORMAT {
+                return pixel_rollout_cmd(&ckpt, &z0, t_end, points, method, dt, frames.as_deref());
+            }
+            if frames.is_some() {
+                return Err(Error::Config("--frames draws pixel rollouts; this is a state-space checkpoint".into()));
+            }
+            rollout_cmd(&ckpt, &z0, t_end, points, method.as_deref().unwrap_or("dopri5"), dt.unwrap_or(0.01))
         }
         Command::Data { name, out, seed, data } => {
             let cfg = match Config::read(&locate_config(&name)?)? {
@@ -426,28 +437,73 @@ fn run(command: Command) -> Result<()> {
     }
 }
 
-fn rollout_cmd(ckpt: &Path, z0: &str, t_end: f64, points: usize, method: &str, dt: f64) -> Result<()> {
-    let (state, _) = checkpoint::load(ckpt, &Device::Cpu, Some(DType::F64), None)?;
+/// `--z0` as `dim` numbers.
+fn parse_state(z0: &str, dim: usize) -> Result<Vec<f64>> {
     let z: Vec<f64> = z0
         .split(',')
         .map(|s| s.trim().parse::<f64>().map_err(|e| Error::Config(format!("--z0: `{s}` is not a number ({e})"))))
         .collect::<Result<_>>()?;
-    if z.len() != 2 * state.spec.dof {
+    if z.len() != dim {
         return Err(Error::Config(format!(
-            "--z0 has {} numbers; this model's state has {} (q first, then p)",
-            z.len(),
-            2 * state.spec.dof
+            "--z0 has {} numbers; this model's state has {dim} (q first, then p)",
+            z.len()
         )));
     }
-    if points < 2 || t_end.is_nan() || t_end <= 0.0 {
+    Ok(z)
+}
+
+/// `points` output times from 0 to `t_end`.
+fn output_times(t_end: f64, points: usize) -> Result<Vec<f64>> {
+    if points < 2 || t_end.is_nan() || t_end <= 0.0 || t_end.is_infinite() {
         return Err(Error::Config("--points must be ≥ 2 and --t-end positive".into()));
     }
-    let times: Vec<f64> = (0..points).map(|i| t_end * i as f64 / (points - 1) as f64).collect();
-    let solver = if method == "dopri5" {
-        Solver::Adaptive(DormandPrince::new(1e-9, 1e-9))
-    } else {
-        Solver::Fixed { integrator: method.parse::<IntegratorKind>()?.build(), dt }
-    };
+    Ok((0..points).map(|i| t_end * i as f64 / (points - 1) as f64).collect())
+}
+
+/// `hnn rollout` on a pixel checkpoint: CSV of the latent rollout beside the exact pendulum,
+/// optionally its frames as a GIF or strip.
+fn pixel_rollout_cmd(
+    ckpt: &Path,
+    z0: &str,
+    t_end: f64,
+    points: usize,
+    method: Option<String>,
+    dt: Option<f64>,
+    frames: Option<&Path>,
+) -> Result<()> {
+    let stored = hnn_pixels::experiment::load_checkpoint(ckpt, &Device::Cpu, None)?;
+    let z = parse_state(z0, 2)?;
+    let times = output_times(t_end, points)?;
+    let eval = &stored.experiment.eval;
+    let solver =
+        hnn_train::eval::solver_named(method.as_deref().unwrap_or(&eval.method), dt.unwrap_or(eval.dt), 1e-9, 1e-9)?;
+    let r = hnn_pixels::rollout::rollout_from_state(&stored, [z[0], z[1]], &times, &solver)?;
+    if let Some(path) = frames {
+        let size = stored.experiment.data.renderer.size;
+        let rows = [r.truth.clone(), r.decoded.clone()];
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("gif") => hnn_pixels::frames::write_gif(path, &rows, size, times.len(), 50)?,
+            Some("png") => {
+                let cols: Vec<usize> = (0..times.len()).step_by(times.len().div_ceil(20)).collect();
+                hnn_pixels::frames::write_strip(path, &rows, size, &cols)?
+            }
+            _ => return Err(Error::Config(format!("--frames {}: use a .gif or .png name", path.display()))),
+        }
+    }
+    println!("t,z_q,z_p,H,theta,p,frame_mse");
+    for (k, t) in times.iter().enumerate() {
+        let h = r.energy.as_ref().map_or(f64::NAN, |e| e[k]);
+        let (z, s) = (r.latent[k], r.states[k]);
+        println!("{t},{},{},{h},{},{},{}", z[0], z[1], s[0], s[1], r.frame_mse[k]);
+    }
+    Ok(())
+}
+
+fn rollout_cmd(ckpt: &Path, z0: &str, t_end: f64, points: usize, method: &str, dt: f64) -> Result<()> {
+    let (state, _) = checkpoint::load(ckpt, &Device::Cpu, Some(DType::F64), None)?;
+    let z = parse_state(z0, 2 * state.spec.dof)?;
+    let times = output_times(t_end, points)?;
+    let solver = hnn_train::eval::solver_named(method, dt, 1e-9, 1e-9)?;
     let z0 = Tensor::from_vec(z.clone(), (1, z.len()), &Device::Cpu)?;
     let width = state.spec.hidden.iter().copied().max().unwrap_or(1);
     let model = state.frozen(DType::F64, &Device::Cpu)?;

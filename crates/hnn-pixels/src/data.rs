@@ -118,7 +118,14 @@ impl PixelTask {
 
     /// Trajectories from `starts` sampled at `frames` instants `dt` apart (row-major `[F·2]`).
     pub fn integrate(&self, starts: &[Vec<f64>], frames: usize) -> Result<Vec<Vec<f64>>> {
-        let times: Vec<f64> = (0..frames).map(|k| k as f64 * self.dt).collect();
+        let times: Vec<f64> = (0..frames).map(|k| k as f64).collect();
+        self.integrate_at(starts, &times)
+    }
+
+    /// Trajectories from `starts` at `frames` (times in frames, `dt` apart; row-major `[T·2]`),
+    /// integrated to 1e-10.
+    pub fn integrate_at(&self, starts: &[Vec<f64>], frames: &[f64]) -> Result<Vec<Vec<f64>>> {
+        let times: Vec<f64> = frames.iter().map(|k| k * self.dt).collect();
         let solver = DormandPrince::new(1e-10, 1e-12);
         starts
             .par_iter()

@@ -543,6 +543,11 @@ impl PixelRun {
         v
     }
 
+    /// The dtype of its weights.
+    pub fn dtype(&self) -> DType {
+        self.named_vars().first().map_or(DType::F32, |(_, v)| v.dtype())
+    }
+
     /// The checkpoint metadata (without the `training` entry the trainer adds).
     fn meta(&self, cfg: &PixelExperiment, dtype: DType, data_seed: u64) -> serde_json::Value {
         serde_json::json!({
@@ -711,7 +716,7 @@ impl PixelCheckpoint {
         cfg.validate()?;
         let mut run = self.run;
         run.model.latent_step = cfg.model.latent_step()?;
-        let dtype = run.named_vars().first().map_or(DType::F32, |(_, v)| v.dtype());
+        let dtype = run.dtype();
         let data = RunData::new(&cfg, seed.or(self.data_seed).unwrap_or(0), dtype, device)?;
         let o = evaluate(&run.model, &cfg, &data.eval, &data.train, &data.test, device)?;
         Ok(CheckpointEval { metrics: o.metrics, frame_mse: o.frame_mse })
@@ -843,52 +848,11 @@ fn strip_and_gif(
     eval: &PixelDataset,
     outcomes: &[(ModelKind, hnn_train::train::TrainReport, Rollout)],
 ) -> Result<()> {
-    use plotters::prelude::*;
     let size = cfg.data.renderer.size;
-    let scale = 3;
     let truth = eval.frames.get(0)?.to_vec2::<f32>()?;
     let rows: Vec<Vec<Vec<f32>>> =
-        std::iter::once(truth.clone()).chain(outcomes.iter().map(|(_, _, o)| o.frames[0].clone())).collect();
+        std::iter::once(truth).chain(outcomes.iter().map(|(_, _, o)| o.frames[0].clone())).collect();
     let cols: Vec<usize> = (0..=cfg.eval.rollout_steps).step_by(cfg.eval.strip_every).collect();
-    let (w, h) = ((cols.len() * (size + 2) * scale) as u32, (rows.len() * (size + 2) * scale) as u32);
-    let plot_err = |e: String| Error::Plot { path: dir.to_path_buf(), problem: e };
-    let paint = |area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
-                 frame: &[f32],
-                 ox: usize,
-                 oy: usize|
-     -> Result<()> {
-        for i in 0..size {
-            for j in 0..size {
-                let v = (frame[i * size + j].clamp(0.0, 1.0) * 255.0) as u8;
-                let (x, y) = ((ox + j * scale) as i32, (oy + i * scale) as i32);
-                area.draw(&Rectangle::new([(x, y), (x + scale as i32, y + scale as i32)], RGBColor(v, v, v).filled()))
-                    .map_err(|e| plot_err(e.to_string()))?;
-            }
-        }
-        Ok(())
-    };
-    {
-        let path = dir.join("rollout_strip.png");
-        let area = BitMapBackend::new(&path, (w, h)).into_drawing_area();
-        area.fill(&RGBColor(40, 40, 40)).map_err(|e| plot_err(e.to_string()))?;
-        for (r, frames) in rows.iter().enumerate() {
-            for (c, &t) in cols.iter().enumerate() {
-                paint(&area, &frames[t], c * (size + 2) * scale + scale, r * (size + 2) * scale + scale)?;
-            }
-        }
-        area.present().map_err(|e| plot_err(e.to_string()))?;
-    }
-    let path = dir.join("rollout.gif");
-    let gw = (rows.len() * (size + 2) * scale) as u32;
-    let area = BitMapBackend::gif(&path, (gw, ((size + 2) * scale) as u32), 50)
-        .map_err(|e| plot_err(e.to_string()))?
-        .into_drawing_area();
-    for t in 0..=cfg.eval.rollout_steps {
-        area.fill(&RGBColor(40, 40, 40)).map_err(|e| plot_err(e.to_string()))?;
-        for (r, frames) in rows.iter().enumerate() {
-            paint(&area, &frames[t], r * (size + 2) * scale + scale, scale)?;
-        }
-        area.present().map_err(|e| plot_err(e.to_string()))?;
-    }
-    Ok(())
+    crate::frames::write_strip(&dir.join("rollout_strip.png"), &rows, size, &cols)?;
+    crate::frames::write_gif(&dir.join("rollout.gif"), &rows, size, cfg.eval.rollout_steps + 1, 50)
 }

@@ -5,6 +5,7 @@ use candle_nn::{VarBuilder, VarMap};
 use hnn_pixels::{LossWeights, PixelModel, PixelTask};
 use hnn_train::optim::{Gradients, Optimizer, OptimizerKind};
 use hnn_train::{ModelKind, ModelSpec};
+use std::collections::HashMap;
 
 fn model(kind: ModelKind, varmap: &VarMap) -> PixelModel {
     let spec = ModelSpec { kind, dof: 1, hidden: vec![64, 64], activation: "tanh".into() };
@@ -292,6 +293,29 @@ fn pixel_training_resumes_exactly_and_checkpoints_evaluate() {
     assert!(e1.metrics.energy_mse.mean.is_finite() && e1.metrics.trajectory_mse.mean > 0.0);
     assert_eq!(e1.frame_mse, e2.frame_mse);
     assert_eq!(e1.metrics.test_loss.mean, e2.metrics.test_loss.mean);
+    // Rolled out from a state of one's choosing: the true frames are the exact pendulum's, the
+    // HNN's latent energy is conserved by the rollout, and the frame errors are those of the
+    // decoded frames.
+    let ckpt = load_checkpoint(&dir.path().join("straight.safetensors"), &cpu, None).unwrap();
+    let times: Vec<f64> = (0..=12).map(|k| k as f64).collect();
+    let rk4 = hnn_core::Solver::Fixed { integrator: hnn_core::IntegratorKind::Rk4.build(), dt: 0.25 };
+    let r = hnn_pixels::rollout::rollout_from_state(&ckpt, [0.3, -0.2], &times, &rk4).unwrap();
+    assert_eq!((r.latent.len(), r.decoded.len(), r.truth.len(), r.frame_mse.len()), (13, 13, 13, 13));
+    assert_eq!(r.states[0], [0.3, -0.2]);
+    let task = &ckpt.experiment.data;
+    let mut frame0 = vec![0f32; task.renderer.pixels()];
+    task.renderer.render_into(0.3, &mut frame0);
+    assert_eq!(r.truth[0], frame0);
+    let h = |s: &[f64; 2]| hnn_systems::AnalyticHamiltonian::energy_at(&task.pendulum, s);
+    assert!(r.states.iter().all(|s| (h(s) - h(&r.states[0])).abs() < 1e-8 * h(&r.states[0])));
+    let e = r.energy.as_ref().expect("an HNN has an energy");
+    let spread = e.iter().fold(0f64, |m, v| m.max((v - e[0]).abs()));
+    assert!(spread < 1e-4 * e[0].abs().max(1e-3), "latent energy moved by {spread} from {}", e[0]);
+    let mse: f64 = r.decoded[7].iter().zip(&r.truth[7]).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>()
+        / r.truth[7].len() as f64;
+    assert!((mse - r.frame_mse[7]).abs() <= 1e-12);
+    let err = hnn_pixels::rollout::rollout_from_state(&ckpt, [0.3, -0.2], &[1.0, 2.0], &rk4).unwrap_err();
+    assert!(err.to_string().contains("times from 0"), "{err}");
     // Resuming a checkpoint of the other model kind, or one at a later step, is refused.
     let wrong = TrainJob { kind: ModelKind::Baseline, resume: Some(&split), ..job("other.safetensors") };
     let err = train_model(&cfg, &wrong, &cpu, DType::F32).map(|_| ()).unwrap_err().to_string();
@@ -307,8 +331,12 @@ fn pixel_training_resumes_exactly_and_checkpoints_evaluate() {
     let mut tensors = candle_core::safetensors::load(&split, &cpu).unwrap();
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
     let meta = meta.metadata().clone().unwrap();
-    tensors.insert("hnn.layers.0.weight".into(), Tensor::zeros((3, 2), DType::F32, &cpu).unwrap());
     let bad = dir.path().join("bad.safetensors");
+    let newer = HashMap::from([("hnn".to_string(), meta["hnn"].replace("\"version\":1", "\"version\":2"))]);
+    std::fs::write(&bad, safetensors::serialize(&tensors, Some(newer)).unwrap()).unwrap();
+    let err = load_checkpoint(&bad, &cpu, None).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("version 2"), "{err}");
+    tensors.insert("hnn.layers.0.weight".into(), Tensor::zeros((3, 2), DType::F32, &cpu).unwrap());
     std::fs::write(&bad, safetensors::serialize(&tensors, Some(meta.clone())).unwrap()).unwrap();
     let err = load_checkpoint(&bad, &cpu, None).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("hnn.layers.0.weight") && err.contains("shape"), "{err}");

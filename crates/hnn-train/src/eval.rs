@@ -149,19 +149,35 @@ impl EvalConfig {
 
     /// The embedded pair of an adaptive `method`; `None` for a fixed-step one.
     pub fn adaptive_pair(&self) -> Option<EmbeddedPair> {
-        match self.method.as_str() {
-            "dopri5" => Some(EmbeddedPair::Dopri5),
-            "dop853" => Some(EmbeddedPair::Dop853),
-            _ => None,
-        }
+        adaptive_pair(&self.method)
     }
 
     fn solver(&self) -> Result<Solver> {
-        if let Some(pair) = self.adaptive_pair() {
-            Ok(Solver::Adaptive(DormandPrince { max_steps: 200_000, pair, ..DormandPrince::new(self.rtol, self.atol) }))
-        } else {
-            let kind: IntegratorKind = self.method.parse()?;
-            Ok(Solver::Fixed { integrator: kind.build(), dt: self.dt.unwrap_or(0.01) })
+        solver_named(&self.method, self.dt.unwrap_or(0.01), self.rtol, self.atol)
+    }
+}
+
+/// The embedded pair a method name asks for (`dopri5`, `dop853`); `None` for a fixed-step one.
+pub fn adaptive_pair(method: &str) -> Option<EmbeddedPair> {
+    match method {
+        "dopri5" => Some(EmbeddedPair::Dopri5),
+        "dop853" => Some(EmbeddedPair::Dop853),
+        _ => None,
+    }
+}
+
+/// The solver a method name asks for: adaptive (`dopri5`, `dop853`, with `rtol` and `atol`) or
+/// any fixed-step integrator with step `dt`. An unknown name is an error listing the choices.
+pub fn solver_named(method: &str, dt: f64, rtol: f64, atol: f64) -> Result<Solver> {
+    match adaptive_pair(method) {
+        Some(pair) => {
+            Ok(Solver::Adaptive(DormandPrince { max_steps: 200_000, pair, ..DormandPrince::new(rtol, atol) }))
+        }
+        None => {
+            let kind = method
+                .parse::<IntegratorKind>()
+                .map_err(|e| Error::Config(format!("{e}; adaptive, with tolerances: dopri5, dop853")))?;
+            Ok(Solver::Fixed { integrator: kind.build(), dt })
         }
     }
 }
