@@ -443,6 +443,9 @@ fn parse_state(z0: &str, dim: usize) -> Result<Vec<f64>> {
         .split(',')
         .map(|s| s.trim().parse::<f64>().map_err(|e| Error::Config(format!("--z0: `{s}` is not a number ({e})"))))
         .collect::<Result<_>>()?;
+    if let Some(bad) = z.iter().find(|v| !v.is_finite()) {
+        return Err(Error::Config(format!("--z0: {bad} is not a finite number")));
+    }
     if z.len() != dim {
         return Err(Error::Config(format!(
             "--z0 has {} numbers; this model's state has {dim} (q first, then p)",
