@@ -1,0 +1,70 @@
+//! The `hnn` binary on a small pixel experiment: the commands a user runs after `hnn exp`
+//! (data files, training one model and resuming it, re-evaluating and rolling out a checkpoint),
+//! and their refusals of bad input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn hnn(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hnn")).args(args).current_dir(dir).output().expect("hnn runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = hnn(dir, args);
+    assert!(out.status.success(), "hnn {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+fn refused(dir: &Path, args: &[&str], why: &str) {
+    let out = hnn(dir, args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains(why), "hnn {args:?} should fail naming `{why}`:\n{err}");
+}
+
+#[test]
+fn pixel_checkpoints_train_resume_evaluate_and_roll_out() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(repo.join("experiments/pixels.toml")).unwrap();
+    let cfg = hnn::pixels::experiment::PixelExperiment::from_toml(&text, "pixels.toml").unwrap().smoke(4).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("small.toml"), toml::to_string(&cfg).unwrap()).unwrap();
+
+    // Frames as numpy's format (the extension decides), and anything else refused.
+    let said = ok(d, &["data", "small.toml", "--out", "frames.npz"]);
+    assert!(said.contains("[10, 22, 784]"), "{said}");
+    assert_eq!(&std::fs::read(d.join("frames.npz")).unwrap()[..2], b"PK", "an .npz is a zip archive");
+    refused(d, &["data", "small.toml", "--out", "frames.csv"], ".npz");
+
+    // Two steps, then resumed to four.
+    ok(d, &["train", "--config", "small.toml", "--model", "hnn", "--steps", "2", "--out", "m/hnn.safetensors"]);
+    let said = ok(d, &["train", "--config", "small.toml", "--model", "hnn", "--resume", "m/hnn.safetensors"]);
+    assert!(said.contains("for 2 steps"), "{said}");
+    refused(d, &["train", "--config", "small.toml", "--model", "separable-hnn"], "model.kinds");
+    refused(d, &["train", "--config", "small.toml", "--data", "frames.npz"], "--data");
+
+    // Re-evaluated on its own data seed: metrics and one frame error per rolled-out frame.
+    let eval: serde_json::Value = serde_json::from_str(&ok(d, &["eval", "runs/pixels/0/hnn.safetensors"])).unwrap();
+    assert_eq!(eval["frame_mse"].as_array().unwrap().len(), cfg.eval.rollout_steps + 1);
+    assert!(eval["metrics"]["energy_mse"]["mean"].as_f64().unwrap().is_finite());
+    refused(d, &["eval", "runs/pixels/0/hnn.safetensors", "--field-precision", "f64"], "--field-precision");
+
+    // Rolled out from a pendulum state, with the frames drawn.
+    let csv = ok(d, &["rollout", "runs/pixels/0/hnn.safetensors", "--z0", "0.3,0", "--t-end", "8", "--points", "9"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "t,z_q,z_p,H,theta,p,frame_mse");
+    assert_eq!(lines.len(), 10);
+    assert!(lines[1].starts_with("0,") && lines[1].contains(",0.3,0,"), "{}", lines[1]);
+    for name in ["roll.gif", "roll.png"] {
+        ok(d, &["rollout", "runs/pixels/0/hnn.safetensors", "--z0", "0.3,0", "--t-end", "8", "--frames", name]);
+        assert!(std::fs::metadata(d.join(name)).unwrap().len() > 0, "{name}");
+    }
+    refused(d, &["rollout", "runs/pixels/0/hnn.safetensors", "--z0", "0.3", "--t-end", "8"], "--z0 has 1");
+    refused(d, &["rollout", "runs/pixels/0/hnn.safetensors", "--z0", "0.3,0", "--frames", "roll.txt"], ".gif");
+
+    // A truncated checkpoint is named, and the good one next to it is untouched.
+    let good = std::fs::read(d.join("runs/pixels/0/hnn.safetensors")).unwrap();
+    std::fs::write(d.join("cut.safetensors"), &good[..good.len() / 2]).unwrap();
+    refused(d, &["eval", "cut.safetensors"], "cut.safetensors");
+    assert_eq!(std::fs::read(d.join("runs/pixels/0/hnn.safetensors")).unwrap(), good);
+}
