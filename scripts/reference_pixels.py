@@ -25,6 +25,11 @@ It writes OUT/SEED/reference.json (curves and figures) and OUT/SEED/latent.json 
 
     .venv-bench/bin/python scripts/reference_pixels.py --paper-repo /tmp/refhnn --seeds 0 1 2
     .venv-bench/bin/python scripts/reference_pixels.py --reuse      # reprint from OUT
+    .venv-bench/bin/python scripts/reference_pixels.py --paper-repo /tmp/refhnn --check-ours
+
+--check-ours loads hnn's own pixel checkpoints into the paper's PyTorch PixelHNN and evaluates
+them with this script: the curves match hnn's own evaluation, so the two evaluations measure the
+same thing (and the checkpoints are readable by PyTorch code).
 """
 import argparse
 import importlib.util
@@ -160,6 +165,72 @@ def evaluate(model, cfg, train_npz, held_npz):
     }
 
 
+def read_safetensors(path):
+    """The tensors of a .safetensors file as numpy arrays (the format is a JSON header and raw
+    little-endian data; no safetensors package needed)."""
+    raw = Path(path).read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    kinds = {"F32": np.float32, "F64": np.float64}
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = t["data_offsets"]
+        out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=kinds[t["dtype"]]).reshape(t["shape"])
+    return out
+
+
+def paper_model_with_our_weights(repo, checkpoint, baseline):
+    """The paper's PixelHNN (PyTorch) carrying the weights of one of our pixel checkpoints: our
+    `ae.encoder.i` / `ae.decoder.i` are its autoencoder's linear1–4 / linear5–8; our HNN's scalar
+    output row is its second output F2 (the solenoidal field J∇F2 it uses; F1 is unused and set to
+    zero); our baseline's layers are its MLP's."""
+    import torch
+
+    sys.path[:0] = [str(repo)]
+    from hnn import PixelHNN
+    from nn_models import MLPAutoencoder
+
+    w = read_safetensors(checkpoint)
+    model = PixelHNN(2, 200, autoencoder=MLPAutoencoder(2 * 784, 200, 2, nonlinearity="relu"),
+                     nonlinearity="tanh", baseline=baseline)
+    prefix = "baseline" if baseline else "hnn"
+    state = {}
+    for i in range(4):
+        for part, k in (("encoder", i + 1), ("decoder", i + 5)):
+            state[f"autoencoder.linear{k}.weight"] = w[f"ae.{part}.{i}.weight"]
+            state[f"autoencoder.linear{k}.bias"] = w[f"ae.{part}.{i}.bias"]
+    for i in range(2):
+        state[f"hnn.differentiable_model.linear{i + 1}.weight"] = w[f"{prefix}.layers.{i}.weight"]
+        state[f"hnn.differentiable_model.linear{i + 1}.bias"] = w[f"{prefix}.layers.{i}.bias"]
+    last = w[f"{prefix}.layers.2.weight"]
+    state["hnn.differentiable_model.linear3.weight"] = last if baseline else np.vstack([np.zeros_like(last), last])
+    model.load_state_dict({k: torch.tensor(np.array(v, dtype=np.float32)) for k, v in state.items()})
+    return model.eval()
+
+
+def check_ours(args):
+    """Our checkpoints in the paper's classes, evaluated here: the same curves as hnn's own
+    evaluation shows that the checkpoints load in PyTorch and that the two evaluations agree."""
+    for seed in args.seeds:
+        out = args.out / str(seed)
+        out.mkdir(parents=True, exist_ok=True)
+        cfg, train_npz, held_npz = render(args.hnn, args.config.resolve(), seed, out)
+        mine = ours(args.ours, seed)
+        for name in ("hnn", "baseline"):
+            model = paper_model_with_our_weights(args.paper_repo.resolve(), args.ours / str(seed) / f"{name}.safetensors",
+                                                 name == "baseline")
+            r = evaluate(model, cfg, train_npz, held_npz)
+            a, b = np.array(r["frame_mse"]), np.array(mine[name]["frame_mse"])
+            e = np.mean(r["energy_mse_analysis"])
+            print(f"seed {seed} {name}: frame MSE, paper's classes {a.mean():.6f} / hnn {b.mean():.6f} over all "
+                  f"frames, largest difference at a frame {np.abs(a - b).max():.1e}; energy MSE {e:.4e} / "
+                  f"{mine[name]['energy_mse_analysis']:.4e}", flush=True)
+        for f in out.glob("*.npz"):
+            f.unlink()
+
+
 def ours(runs, seed):
     path = runs / str(seed) / "frame_mse.json"
     metrics = runs / str(seed) / "metrics.json"
@@ -189,7 +260,11 @@ def main():
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "reference_pixels")
     ap.add_argument("--ours", type=Path, default=ROOT / "runs" / "pixels", help="hnn exp pixels runs to compare")
     ap.add_argument("--reuse", action="store_true", help="print from OUT without training")
+    ap.add_argument("--check-ours", action="store_true",
+                    help="load hnn's checkpoints (--ours) into the paper's PyTorch classes and evaluate them here")
     args = ap.parse_args()
+    if args.check_ours:
+        return check_ours(args)
 
     if not args.reuse:
         if not (args.paper_repo and (args.paper_repo / "experiment-pixels" / "train.py").exists()):
