@@ -124,7 +124,7 @@ enum Command {
         #[arg(long, default_value_t = 101)]
         points: usize,
         /// dopri5 or dop853 (adaptive, tolerances 1e-9), or a fixed-step integrator name
-        /// [default: dopri5; for a pixel checkpoint, its config's eval.method].
+        /// [default: dopri5; for a pixel checkpoint, its config's eval.method, and fixed-step only].
         #[arg(long)]
         method: Option<String>,
         /// Step of a fixed-step integrator [default: 0.01; for a pixel checkpoint, its eval.dt].
@@ -478,8 +478,13 @@ fn pixel_rollout_cmd(
     let z = parse_state(z0, 2)?;
     let times = output_times(t_end, points)?;
     let eval = &stored.experiment.eval;
-    let solver =
-        hnn_train::eval::solver_named(method.as_deref().unwrap_or(&eval.method), dt.unwrap_or(eval.dt), 1e-9, 1e-9)?;
+    // The latent state is in the model's precision (f32 by default), where an adaptive method's
+    // 1e-9 tolerance is out of reach: fixed steps, as in evaluation.
+    let method = method.unwrap_or_else(|| eval.method.clone());
+    let kind = method.parse::<hnn_core::IntegratorKind>().map_err(|e| {
+        Error::Config(format!("--method: pixel rollouts take a fixed-step integrator (as eval.method): {e}"))
+    })?;
+    let solver = hnn_core::Solver::Fixed { integrator: kind.build(), dt: dt.unwrap_or(eval.dt) };
     let r = hnn_pixels::rollout::rollout_from_state(&stored, [z[0], z[1]], &times, &solver)?;
     if let Some(path) = frames {
         let size = stored.experiment.data.renderer.size;

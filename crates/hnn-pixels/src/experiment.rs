@@ -21,7 +21,7 @@ use hnn_train::experiment::{color, loss_series, model_seed, parse_config, write_
 use hnn_train::optim::Gradients;
 use hnn_train::plots::{line_chart, Chart, Series};
 use hnn_train::train::{sample_indices, train_loop, RunContext, TrainConfig, Trainable};
-use hnn_train::{Error, ModelKind, ModelSpec, Result, RunOptions};
+use hnn_train::{Error, Model, ModelKind, ModelSpec, Result, RunOptions};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -382,13 +382,15 @@ struct Rollout {
 
 #[allow(clippy::too_many_arguments)]
 fn evaluate(
-    model: &PixelModel,
+    run: &PixelRun,
     cfg: &PixelExperiment,
     eval: &PixelDataset,
     train: &Windows,
     test: &Windows,
     device: &Device,
 ) -> Result<Rollout> {
+    let model = &run.model;
+    let dynamics = run.frozen_dynamics()?;
     let px = cfg.data.renderer.pixels();
     let steps = cfg.eval.rollout_steps;
     let e = eval.frames.dims()[0];
@@ -404,7 +406,7 @@ fn evaluate(
     let times: Vec<f64> = (0..=steps).map(|t| t as f64).collect();
     let solver = Solver::Fixed { integrator: cfg.eval.method.parse::<IntegratorKind>()?.build(), dt: cfg.eval.dt };
     let rollout_started = std::time::Instant::now();
-    let zs = rollout(&model.dynamics, &z0, &times, &solver)?.detach(); // [T, E, 2]
+    let zs = rollout(&dynamics, &z0, &times, &solver)?; // [T, E, 2]
     let rollout_seconds = rollout_started.elapsed().as_secs_f64();
     let decoded = model.ae.decode(&zs.reshape(((steps + 1) * e, 2))?)?.narrow(1, 0, px)?.reshape((steps + 1, e, px))?;
     let decoded = decoded.to_dtype(DType::F32)?.to_device(&Device::Cpu)?.to_vec3::<f32>()?;
@@ -519,6 +521,8 @@ pub struct PixelRun {
     pub varmap: VarMap,
     /// Which latent dynamics it carries.
     pub kind: ModelKind,
+    /// The latent dynamics model's specification.
+    pub spec: ModelSpec,
 }
 
 impl PixelRun {
@@ -532,7 +536,20 @@ impl PixelRun {
             VarBuilder::from_varmap(&varmap, dtype, device),
         )?;
         model.latent_step = cfg.model.latent_step()?;
-        Ok(Self { model, varmap, kind })
+        Ok(Self { model, varmap, kind, spec: cfg.spec(kind) })
+    }
+
+    /// A frozen copy of the latent dynamics (a snapshot of its weights as plain tensors) for
+    /// rollouts: integrating the trainable model would record an autograd graph through every
+    /// step, whose memory grows with the length of the rollout.
+    pub fn frozen_dynamics(&self) -> Result<Model> {
+        let mut tensors = std::collections::HashMap::new();
+        let (mut dtype, mut device) = (DType::F32, Device::Cpu);
+        for (name, var) in self.named_vars().into_iter().filter(|(n, _)| !n.starts_with("ae.")) {
+            (dtype, device) = (var.dtype(), var.device().clone());
+            tensors.insert(name, var.as_tensor().detach().copy()?);
+        }
+        Model::build(&self.spec, VarBuilder::from_tensors(tensors, dtype, &device))
     }
 
     /// The variables by name, sorted.
@@ -718,7 +735,7 @@ impl PixelCheckpoint {
         run.model.latent_step = cfg.model.latent_step()?;
         let dtype = run.dtype();
         let data = RunData::new(&cfg, seed.or(self.data_seed).unwrap_or(0), dtype, device)?;
-        let o = evaluate(&run.model, &cfg, &data.eval, &data.train, &data.test, device)?;
+        let o = evaluate(&run, &cfg, &data.eval, &data.train, &data.test, device)?;
         Ok(CheckpointEval { metrics: o.metrics, frame_mse: o.frame_mse })
     }
 }
@@ -740,7 +757,7 @@ fn run_seed(cfg: &PixelExperiment, opts: &RunOptions, device: &Device, seed: u64
             progress: opts.progress,
         };
         let (run, report) = train_run(cfg, &job, &data, dtype, device)?;
-        let outcome = evaluate(&run.model, cfg, &data.eval, &data.train, &data.test, device)?;
+        let outcome = evaluate(&run, cfg, &data.eval, &data.train, &data.test, device)?;
         tracing::info!(
             model = kind.name(),
             energy_mse = outcome.metrics.energy_mse.mean,

@@ -28,7 +28,8 @@ pub struct PixelRollout {
 }
 
 /// Rolls the checkpoint's model out from the pendulum state `z0` = (θ, p) over `times` (in
-/// frames, starting at 0), with `solver` in latent time (one frame = one time unit, as trained).
+/// frames, starting at 0), with `solver` in latent time (one frame = one time unit, as trained)
+/// and in the model's precision.
 pub fn rollout_from_state(
     ckpt: &PixelCheckpoint,
     z0: [f64; 2],
@@ -59,9 +60,10 @@ pub fn rollout_from_state(
     let dtype = ckpt.run.dtype();
     let x0 = Tensor::from_vec(pair, (1, 2 * px), &Device::Cpu)?.to_dtype(dtype)?;
     let z = model.ae.encode(&x0)?.detach();
-    let zs = rollout(&model.dynamics, &z, times, solver)?.detach().squeeze(1)?; // [T, 2]
+    let dynamics = ckpt.run.frozen_dynamics()?;
+    let zs = rollout(&dynamics, &z, times, solver)?.squeeze(1)?; // [T, 2]
     let decoded = model.ae.decode(&zs)?.narrow(1, 0, px)?.to_dtype(DType::F32)?.to_vec2::<f32>()?;
-    let energy = model.dynamics.energy(&zs)?.map(|e| e.to_dtype(DType::F64)?.to_vec1::<f64>()).transpose()?;
+    let energy = dynamics.energy(&zs)?.map(|e| e.to_dtype(DType::F64)?.to_vec1::<f64>()).transpose()?;
     let latent: Vec<[f64; 2]> = zs.to_dtype(DType::F64)?.to_vec2::<f64>()?.into_iter().map(|z| [z[0], z[1]]).collect();
     let exact = task.integrate_at(&[z0.to_vec()], times)?.remove(0);
     let states: Vec<[f64; 2]> = exact.chunks(2).map(|s| [s[0], s[1]]).collect();

@@ -297,6 +297,13 @@ fn pixel_training_resumes_exactly_and_checkpoints_evaluate() {
     // HNN's latent energy is conserved by the rollout, and the frame errors are those of the
     // decoded frames.
     let ckpt = load_checkpoint(&dir.path().join("straight.safetensors"), &cpu, None).unwrap();
+    // Rollouts integrate a frozen copy of the latent field (no autograd graph): the same field.
+    let z = Tensor::randn(0f32, 1.0, (8, 2), &cpu).unwrap();
+    let frozen = hnn_core::VectorField::time_derivatives(&ckpt.run.frozen_dynamics().unwrap(), &z).unwrap();
+    let live = hnn_core::VectorField::time_derivatives(&ckpt.run.model.dynamics, &z).unwrap();
+    let gap = (&frozen - &live).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+    let size = live.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+    assert!(gap <= 1e-5 * size, "frozen field differs by {gap} (size {size})");
     let times: Vec<f64> = (0..=12).map(|k| k as f64).collect();
     let rk4 = hnn_core::Solver::Fixed { integrator: hnn_core::IntegratorKind::Rk4.build(), dt: 0.25 };
     let r = hnn_pixels::rollout::rollout_from_state(&ckpt, [0.3, -0.2], &times, &rk4).unwrap();
