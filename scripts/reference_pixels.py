@@ -193,9 +193,11 @@ def paper_model_with_our_weights(repo, checkpoint, baseline):
     from nn_models import MLPAutoencoder
 
     w = read_safetensors(checkpoint)
-    model = PixelHNN(2, 200, autoencoder=MLPAutoencoder(2 * 784, 200, 2, nonlinearity="relu"),
-                     nonlinearity="tanh", baseline=baseline)
     prefix = "baseline" if baseline else "hnn"
+    hidden, width = w["ae.encoder.0.weight"].shape
+    model = PixelHNN(2, w[f"{prefix}.layers.0.weight"].shape[0],
+                     autoencoder=MLPAutoencoder(width, hidden, 2, nonlinearity="relu"),
+                     nonlinearity="tanh", baseline=baseline)
     state = {}
     for i in range(4):
         for part, k in (("encoder", i + 1), ("decoder", i + 5)):

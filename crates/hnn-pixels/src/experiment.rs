@@ -598,11 +598,18 @@ pub struct PixelCheckpoint {
     pub step: usize,
 }
 
-/// Loads a pixel checkpoint (written by `hnn exp` or `hnn train` on a pixel experiment) onto
-/// `device` in `dtype` (default: the stored one). A checkpoint of another format, a config that
-/// does not validate, and a missing, misshapen, extra or non-finite tensor are refused, naming
-/// the file.
-pub fn load_checkpoint(path: &Path, device: &Device, dtype: Option<DType>) -> Result<PixelCheckpoint> {
+/// What a pixel checkpoint's metadata says, with its tensors (CPU, as stored).
+struct Stored {
+    experiment: PixelExperiment,
+    spec: ModelSpec,
+    dtype: DType,
+    data_seed: Option<u64>,
+    step: usize,
+    tensors: std::collections::HashMap<String, Tensor>,
+}
+
+/// Reads and checks a pixel checkpoint's metadata: its format, version, config and model.
+fn read_stored(path: &Path) -> Result<Stored> {
     let (meta, tensors) = checkpoint::read_raw(path)?;
     let format = meta.get("format").and_then(|f| f.as_str()).unwrap_or("(none)");
     if format != CHECKPOINT_FORMAT {
@@ -617,25 +624,31 @@ pub fn load_checkpoint(path: &Path, device: &Device, dtype: Option<DType>) -> Re
     experiment.validate().map_err(|e| Error::checkpoint(path, format!("stored experiment config: {e}")))?;
     let spec: ModelSpec = serde_json::from_value(meta["dynamics"].clone())
         .map_err(|e| Error::checkpoint(path, format!("stored dynamics model: {e}")))?;
-    let dtype = match (dtype, meta.get("dtype").and_then(|d| d.as_str())) {
-        (Some(d), _) => d,
-        (None, Some("f64")) => DType::F64,
-        (None, Some("f32")) => DType::F32,
-        (None, other) => return Err(Error::checkpoint(path, format!("unsupported dtype {other:?}"))),
+    let dtype = match meta.get("dtype").and_then(|d| d.as_str()) {
+        Some("f64") => DType::F64,
+        Some("f32") => DType::F32,
+        other => return Err(Error::checkpoint(path, format!("unsupported dtype {other:?}"))),
     };
-    let run = PixelRun::new(&experiment, spec.kind, dtype, device)?;
-    checkpoint::set_vars(
-        path,
-        tensors,
-        &run.named_vars(),
-        &format!("a pixel model with a latent `{}`", spec.kind.name()),
-    )?;
-    Ok(PixelCheckpoint {
+    Ok(Stored {
         data_seed: meta.get("data_seed").and_then(|s| s.as_u64()),
         step: meta["training"].get("step").and_then(|s| s.as_u64()).unwrap_or(0) as usize,
         experiment,
-        run,
+        spec,
+        dtype,
+        tensors,
     })
+}
+
+/// Loads a pixel checkpoint (written by `hnn exp` or `hnn train` on a pixel experiment) onto
+/// `device` in `dtype` (default: the stored one). A checkpoint of another format, a config that
+/// does not validate, and a missing, misshapen, extra or non-finite tensor are refused, naming
+/// the file.
+pub fn load_checkpoint(path: &Path, device: &Device, dtype: Option<DType>) -> Result<PixelCheckpoint> {
+    let stored = read_stored(path)?;
+    let run = PixelRun::new(&stored.experiment, stored.spec.kind, dtype.unwrap_or(stored.dtype), device)?;
+    let what = format!("a pixel model with a latent `{}`", stored.spec.kind.name());
+    checkpoint::set_vars(path, stored.tensors, &run.named_vars(), &what)?;
+    Ok(PixelCheckpoint { experiment: stored.experiment, run, data_seed: stored.data_seed, step: stored.step })
 }
 
 /// One model's training job: what `hnn exp` runs per model kind and `hnn train` runs alone.
@@ -663,15 +676,22 @@ fn train_run(
     let mseed = model_seed(job.seed, job.kind);
     match job.resume {
         Some(path) => {
-            let loaded = load_checkpoint(path, &Device::Cpu, Some(DType::F64))?;
-            if loaded.run.kind != job.kind {
+            // The weights go straight into this run's model; shapes alone would not catch
+            // another activation, so the stored dynamics model must be this config's.
+            let stored = read_stored(path)?;
+            if stored.spec.kind != job.kind {
                 return Err(Error::checkpoint(
                     path,
-                    format!("holds a `{}` model, expected `{}`", loaded.run.kind.name(), job.kind.name()),
+                    format!("holds a `{}` model, expected `{}`", stored.spec.kind.name(), job.kind.name()),
                 ));
             }
-            let tensors = loaded.run.named_vars().into_iter().map(|(n, v)| (n, v.as_tensor().clone())).collect();
-            checkpoint::set_vars(path, tensors, &run.named_vars(), "this experiment's model")?;
+            if stored.spec != run.spec {
+                return Err(Error::checkpoint(
+                    path,
+                    format!("its latent model {:?} is not this config's {:?}", stored.spec, run.spec),
+                ));
+            }
+            checkpoint::set_vars(path, stored.tensors, &run.named_vars(), "this experiment's model")?;
         }
         None => hnn_core::init::orthogonal_init(&run.varmap, mseed)?,
     }

@@ -58,13 +58,17 @@ pub fn rollout_from_state(
     let first = task.integrate_at(&[z0.to_vec()], &[0.0, 1.0])?.remove(0);
     let pair = [render(first[0]), render(first[2])].concat();
     let dtype = ckpt.run.dtype();
-    let x0 = Tensor::from_vec(pair, (1, 2 * px), &Device::Cpu)?.to_dtype(dtype)?;
+    let device = model.ae.encoder[0].weight().device();
+    let x0 = Tensor::from_vec(pair, (1, 2 * px), &Device::Cpu)?.to_dtype(dtype)?.to_device(device)?;
     let z = model.ae.encode(&x0)?.detach();
     let dynamics = ckpt.run.frozen_dynamics()?;
     let zs = rollout(&dynamics, &z, times, solver)?.squeeze(1)?; // [T, 2]
-    let decoded = model.ae.decode(&zs)?.narrow(1, 0, px)?.to_dtype(DType::F32)?.to_vec2::<f32>()?;
-    let energy = dynamics.energy(&zs)?.map(|e| e.to_dtype(DType::F64)?.to_vec1::<f64>()).transpose()?;
-    let latent: Vec<[f64; 2]> = zs.to_dtype(DType::F64)?.to_vec2::<f64>()?.into_iter().map(|z| [z[0], z[1]]).collect();
+    let decoded = model.ae.decode(&zs)?.narrow(1, 0, px)?.to_dtype(DType::F32)?.to_device(&Device::Cpu)?;
+    let decoded = decoded.to_vec2::<f32>()?;
+    let energy =
+        dynamics.energy(&zs)?.map(|e| e.to_dtype(DType::F64)?.to_device(&Device::Cpu)?.to_vec1::<f64>()).transpose()?;
+    let latent: Vec<[f64; 2]> =
+        zs.to_dtype(DType::F64)?.to_device(&Device::Cpu)?.to_vec2::<f64>()?.into_iter().map(|z| [z[0], z[1]]).collect();
     let exact = task.integrate_at(&[z0.to_vec()], times)?.remove(0);
     let states: Vec<[f64; 2]> = exact.chunks(2).map(|s| [s[0], s[1]]).collect();
     let truth: Vec<Vec<f32>> = states.iter().map(|s| render(s[0])).collect();

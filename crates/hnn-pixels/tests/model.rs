@@ -329,6 +329,11 @@ fn pixel_training_resumes_exactly_and_checkpoints_evaluate() {
     assert!(err.contains("expected `baseline`"), "{err}");
     let err = train_model(&half, &resumed, &cpu, DType::F32).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("beyond train.steps"), "{err}");
+    // Same shapes, another activation: refused rather than trained on with the wrong field.
+    let mut softplus = cfg.clone();
+    softplus.model.activation = "softplus".into();
+    let err = train_model(&softplus, &resumed, &cpu, DType::F32).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("softplus") && err.contains("not this config"), "{err}");
     // Corrupt files name themselves and the problem; nothing is overwritten by a failed load.
     let bytes = std::fs::read(&split).unwrap();
     let cut = dir.path().join("cut.safetensors");

@@ -245,12 +245,24 @@ pub fn read_raw(path: &Path) -> Result<(serde_json::Value, HashMap<String, Tenso
     Ok((value, tensors))
 }
 
-/// The `format` a checkpoint declares (`hnn-checkpoint`, `hnn-pixel-checkpoint`, …), read from
-/// its header alone.
+/// The `format` a checkpoint declares (`hnn-checkpoint`, `hnn-pixel-checkpoint`, …; empty when
+/// it declares none), read from its header alone: the tensors are not read.
 pub fn format_of(path: &Path) -> Result<String> {
-    let bytes = read(path)?;
-    let header = header(path, &bytes)?;
-    let value: Option<serde_json::Value> = header.get("hnn").and_then(|j| serde_json::from_str(j).ok());
+    use std::io::Read;
+    let corrupt = |why: &str| Error::checkpoint(path, format!("not a valid safetensors file ({why})"));
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len).map_err(|_| corrupt("shorter than its header"))?;
+    let len = u64::from_le_bytes(len);
+    // safetensors caps its header at 100 MB.
+    if len > 100_000_000 {
+        return Err(corrupt("header length out of range"));
+    }
+    let mut json = vec![0u8; len as usize];
+    file.read_exact(&mut json).map_err(|_| corrupt("truncated header"))?;
+    let header: serde_json::Value = serde_json::from_slice(&json).map_err(|_| corrupt("header is not JSON"))?;
+    let meta = header.get("__metadata__").and_then(|m| m.get("hnn")).and_then(|j| j.as_str());
+    let value: Option<serde_json::Value> = meta.and_then(|j| serde_json::from_str(j).ok());
     Ok(value.and_then(|v| v.get("format").and_then(|f| f.as_str()).map(String::from)).unwrap_or_default())
 }
 
