@@ -14,7 +14,9 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hnn::core::integrators::Leapfrog;
-use hnn::core::{init, Activation, Hamiltonian, Integrator, NeuralHamiltonian, SeparableHamiltonian, VectorField};
+use hnn::core::{
+    exec, init, Activation, Hamiltonian, Integrator, NeuralHamiltonian, SeparableHamiltonian, VectorField,
+};
 use hnn::train::optim::{Gradients, Optimizer, OptimizerKind};
 
 #[global_allocator]
@@ -32,7 +34,7 @@ fn device() -> Device {
 }
 
 fn setup() {
-    hnn::train::threads::init();
+    hnn::core::exec::threads::init();
     hnn::keep_freed_memory();
 }
 
@@ -64,7 +66,7 @@ fn named(varmap: &VarMap) -> Vec<(String, candle_core::Var)> {
 /// Runs the whole measurement `f` (a `b.iter(...)`) in the thread budget the trainer gives this
 /// batch: one pool for all iterations, as in training, not one per iteration.
 fn sized<R: Send>(dev: &Device, batch: usize, f: impl FnOnce() -> R + Send) -> R {
-    hnn::train::threads::run_sized(dev, batch, HIDDEN[0], f)
+    hnn::core::exec::threads::run_sized(dev, batch, HIDDEN[0], f)
 }
 
 fn forward_grad(c: &mut Criterion) {
@@ -101,11 +103,11 @@ fn gradient_step(c: &mut Criterion) {
             // The training path, without autograd: the fused kernel on the CPU (which spreads the
             // batch over the threads itself), the tensor-op backward of `explicit` on a GPU.
             let route = if dev.is_cpu() { "fused" } else { "explicit" };
-            if VectorField::fused_gradient_matching(&h, &z, &target).unwrap().is_some() {
+            if exec::has_matching_kernel(Some(h.network()), dtype) {
                 group.bench_function(BenchmarkId::new(format!("{route}_{name}"), batch), |b| {
                     b.iter(|| {
-                        let fused = VectorField::fused_gradient_matching(&h, &z, &target).unwrap().unwrap();
-                        opt.step(&Gradients::fused(fused).1, 1e-3, 1.0).unwrap();
+                        let loss = exec::matching_loss(&h, Some(h.network()), &z, &target).unwrap();
+                        opt.step(&Gradients::of_matching(loss).unwrap().1, 1e-3, 1.0).unwrap();
                         dev.synchronize().unwrap();
                     })
                 });

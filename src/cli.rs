@@ -2,15 +2,13 @@
 
 use candle_core::{DType, Device, Tensor};
 use clap::{Args, Parser, Subcommand};
-use hnn_core::rollout;
 use hnn_pixels::experiment::PixelExperiment;
 use hnn_train::checkpoint;
 use hnn_train::device::{check_precision, select_device, DeviceChoice, Precision};
 use hnn_train::eval::{evaluate, EvalSet};
 use hnn_train::experiment::{self, locate_config, model_seed, ExperimentConfig, RunOptions};
-use hnn_train::model::{ModelKind, ModelSpec, ModelState};
-use hnn_train::threads::run_sized;
-use hnn_train::train::{train, RunContext, TrainData};
+use hnn_train::model::{ModelKind, ModelState};
+use hnn_train::training::{train, RunContext, TrainData};
 use hnn_train::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -65,8 +63,8 @@ enum Command {
         /// The experiment config (TOML).
         #[arg(long)]
         config: PathBuf,
-        /// Which model.
-        #[arg(long, value_enum, default_value_t = ModelKind::Hnn)]
+        /// Which model: hnn, baseline, separable_hnn, or any registered kind.
+        #[arg(long, default_value = "hnn")]
         model: ModelKind,
         /// Seed (data and initialisation).
         #[arg(long, default_value_t = 0)]
@@ -178,7 +176,7 @@ impl Config {
 
 /// Parses the arguments and runs the command.
 pub fn main() -> anyhow::Result<()> {
-    hnn_train::threads::init();
+    hnn_core::exec::threads::init();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -308,30 +306,13 @@ fn run(command: Command) -> Result<()> {
             let mseed = model_seed(seed, model);
             let state = match &resume {
                 Some(ckpt) => checkpoint::load(ckpt, &device, Some(dtype), Some(model))?.0,
-                None => ModelState::new(
-                    ModelSpec {
-                        kind: model,
-                        dof: ds.meta.dof,
-                        hidden: cfg.model.hidden.clone(),
-                        activation: cfg.model.activation.clone(),
-                    },
-                    dtype,
-                    &device,
-                    mseed,
-                )?,
+                None => ModelState::new(cfg.model_spec(model, ds.meta.dof), dtype, &device, mseed)?,
             };
             let data = TrainData::new(&ds, &cfg.train.objective, dtype, &device)?;
             let ctx = RunContext {
                 seed: mseed,
                 checkpoint: Some(path.clone()),
-                info: checkpoint::TrainingInfo {
-                    mode: match cfg.train.objective {
-                        hnn_train::train::Objective::Gradient => "gradient".into(),
-                        _ => "trajectory".into(),
-                    },
-                    experiment: Some(serde_json::to_value(&cfg).expect("config serializes")),
-                    ..Default::default()
-                },
+                info: cfg.training_info(&ds, mseed),
                 progress: progress(),
                 label: format!("{} {}", cfg.name, model.name()),
             };
@@ -387,10 +368,7 @@ fn run(command: Command) -> Result<()> {
             let truth = cfg.eval.truth.clone().or_else(|| cfg.data.truth()).expect("validated");
             let set = EvalSet::new(&cfg.eval, truth, cfg.data.sampler(), &ds, seed)?;
             let tdata = TrainData::new(&ds, &cfg.train.objective, DType::F64, &Device::Cpu)?;
-            let width = cfg.model.hidden.iter().copied().max().unwrap_or(1);
-            let (metrics, _) = run_sized(&Device::Cpu, set.starts.len(), width, || {
-                evaluate(&state, &cfg.train.objective, &tdata, &set, &cfg.eval)
-            })?;
+            let (metrics, _) = evaluate(&state, &cfg.train.objective, &tdata, &set, &cfg.eval)?;
             println!("{}", serde_json::to_string_pretty(&metrics).expect("metrics serialize"));
             Ok(())
         }
@@ -513,13 +491,10 @@ fn rollout_cmd(ckpt: &Path, z0: &str, t_end: f64, points: usize, method: &str, d
     let times = output_times(t_end, points)?;
     let solver = hnn_train::eval::solver_named(method, dt, 1e-9, 1e-9)?;
     let z0 = Tensor::from_vec(z.clone(), (1, z.len()), &Device::Cpu)?;
-    let width = state.spec.hidden.iter().copied().max().unwrap_or(1);
-    let model = state.frozen(DType::F64, &Device::Cpu)?;
-    let traj = run_sized(&Device::Cpu, 1, width, || rollout(&model, &z0, &times, &solver))?.squeeze(1)?;
-    let energy = model.energy(&traj)?;
-    let rows = traj.to_vec2::<f64>()?;
+    let (traj, energy) = state.rollout(&z0, &times, &solver)?;
+    let rows = traj.squeeze(1)?.to_vec2::<f64>()?;
     let e = match energy {
-        Some(e) => e.to_vec1::<f64>()?,
+        Some(e) => e.squeeze(1)?.to_vec1::<f64>()?,
         None => vec![f64::NAN; rows.len()],
     };
     let n = z.len() / 2;

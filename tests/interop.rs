@@ -14,7 +14,7 @@ use hnn::train::{ModelKind, ModelSpec, ModelState};
 fn plain_candle_reads_checkpoints_and_agrees_to_1e6() {
     let dir = tempfile::tempdir().unwrap();
     for dtype in [DType::F32, DType::F64] {
-        let spec = ModelSpec { kind: ModelKind::Hnn, dof: 2, hidden: vec![64, 48], activation: "tanh".into() };
+        let spec = ModelSpec { kind: ModelKind::HNN, dof: 2, hidden: vec![64, 48], activation: "tanh".into() };
         let state = ModelState::new(spec, dtype, &Device::Cpu, 11).unwrap();
         let path = dir.path().join(format!("hnn_{dtype:?}.safetensors"));
         checkpoint::save(&state, &TrainingInfo::default(), &path).unwrap();
@@ -22,7 +22,7 @@ fn plain_candle_reads_checkpoints_and_agrees_to_1e6() {
         let plain = plain::PlainHnn::load(&path, &Device::Cpu).unwrap();
         let (ours, _) = checkpoint::load(&path, &Device::Cpu, Some(DType::F64), None).unwrap();
         let z = Tensor::randn(0f64, 1.0, (16, 4), &Device::Cpu).unwrap();
-        let hnn::train::Model::Hnn(h) = &ours.model else { panic!("an HNN") };
+        let h = ours.model.downcast_ref::<hnn::core::NeuralHamiltonian>().expect("an HNN");
         let (e1, e2) = (plain.energy(&z).unwrap(), h.energy(&z).unwrap());
         let (f1, f2) = (plain.time_derivatives(&z).unwrap(), ours.model.time_derivatives(&z).unwrap());
         let rel = |a: &Tensor, b: &Tensor| {

@@ -2,7 +2,6 @@
 //! and [`Hamiltonian`] (a scalar energy whose symplectic gradient is the field).
 
 use crate::error::Result;
-use crate::fused::LossGradients;
 use crate::symplectic::{apply_j, join_qp, split_qp};
 use candle_core::Tensor;
 
@@ -12,23 +11,22 @@ pub trait VectorField {
     /// ż = f(z), same shape as z.
     fn time_derivatives(&self, z: &Tensor) -> Result<Tensor>;
 
-    /// ż for host rows: `z` is `[rows, 2n]` row-major f64 and ż goes to `dz`, for solvers that
-    /// keep their states on the host. Returns `false` (the default), touching nothing, where the
-    /// field has no host path; callers then go through [`time_derivatives`](Self::time_derivatives).
-    fn time_derivatives_host(&self, _z: &[f64], _dz: &mut [f64]) -> Result<bool> {
-        Ok(false)
+    /// ż for states held as host rows: `z` is `[rows, width]` row-major f64 and ż is written to
+    /// `dz` (same length), for solvers that keep their states on the host. The default goes
+    /// through [`time_derivatives`](Self::time_derivatives) on a CPU tensor and gives the same
+    /// numbers; fields that live on the host (trained models frozen for inference) compute
+    /// there directly.
+    fn time_derivatives_rows(&self, z: &[f64], dz: &mut [f64], width: usize) -> Result<()> {
+        crate::symplectic::check_rows(z, dz, width)?;
+        let t = Tensor::from_slice(z, (z.len() / width, width), &candle_core::Device::Cpu)?;
+        let d = self.time_derivatives(&t)?.to_dtype(candle_core::DType::F64)?.flatten_all()?;
+        dz.copy_from_slice(&d.to_vec1::<f64>()?);
+        Ok(())
     }
 
     /// The Hamiltonian behind this field, if there is one (symplectic integrators need it).
     fn hamiltonian(&self) -> Option<&dyn Hamiltonian> {
         None
-    }
-
-    /// The gradient-matching loss mean((ż(z) − target)²) with the gradient of every parameter,
-    /// from a fused kernel where the field has one for this device and dtype; `None` means "use
-    /// autograd" (analytic fields, GPU tensors, models without a kernel).
-    fn fused_gradient_matching(&self, _z: &Tensor, _target: &Tensor) -> Result<Option<LossGradients>> {
-        Ok(None)
     }
 }
 
@@ -67,29 +65,11 @@ pub trait Hamiltonian {
     fn hamiltonian_field(&self, z: &Tensor) -> Result<Tensor> {
         apply_j(&self.grad(z)?)
     }
-
-    /// As [`VectorField::fused_gradient_matching`] for the field J∇H.
-    fn fused_gradient_matching(&self, _z: &Tensor, _target: &Tensor) -> Result<Option<LossGradients>> {
-        Ok(None)
-    }
-
-    /// As [`VectorField::time_derivatives_host`] for the field J∇H.
-    fn hamiltonian_field_host(&self, _z: &[f64], _dz: &mut [f64]) -> Result<bool> {
-        Ok(false)
-    }
 }
 
 impl<H: Hamiltonian> VectorField for H {
     fn time_derivatives(&self, z: &Tensor) -> Result<Tensor> {
         self.hamiltonian_field(z)
-    }
-
-    fn fused_gradient_matching(&self, z: &Tensor, target: &Tensor) -> Result<Option<LossGradients>> {
-        Hamiltonian::fused_gradient_matching(self, z, target)
-    }
-
-    fn time_derivatives_host(&self, z: &[f64], dz: &mut [f64]) -> Result<bool> {
-        self.hamiltonian_field_host(z, dz)
     }
 
     fn hamiltonian(&self) -> Option<&dyn Hamiltonian> {
@@ -150,8 +130,9 @@ impl VectorField for InPrecision<'_> {
         Ok(self.field.time_derivatives(&z.to_dtype(self.dtype)?)?.to_dtype(z.dtype())?)
     }
 
-    /// The field's host path, which computes in its parameters' type (`dtype`, by construction).
-    fn time_derivatives_host(&self, z: &[f64], dz: &mut [f64]) -> Result<bool> {
-        self.field.time_derivatives_host(z, dz)
+    /// The field's own host rows, which a field that lives on the host computes in its
+    /// parameters' type (`dtype`, by construction).
+    fn time_derivatives_rows(&self, z: &[f64], dz: &mut [f64], width: usize) -> Result<()> {
+        self.field.time_derivatives_rows(z, dz, width)
     }
 }

@@ -24,13 +24,14 @@ pub fn check_state(z: &Tensor, n: usize) -> Result<()> {
     Ok(())
 }
 
-/// Checks that host states `z` and their derivative buffer `dz` are whole rows of 2n values
-/// (row-major `[rows, 2n]`, as [`crate::VectorField::time_derivatives_host`] takes them).
-pub fn check_host_rows(z: &[f64], dz: &[f64], n: usize) -> Result<()> {
-    if z.len() != dz.len() || !z.len().is_multiple_of(2 * n) {
+/// Checks that host states `z` and their derivative buffer `dz` are whole rows of `width`
+/// values (row-major `[rows, width]`, as [`crate::VectorField::time_derivatives_rows`] takes
+/// them).
+pub fn check_rows(z: &[f64], dz: &[f64], width: usize) -> Result<()> {
+    if width == 0 || z.len() != dz.len() || !z.len().is_multiple_of(width) {
         return Err(Error::StateShape {
             got: vec![z.len(), dz.len()],
-            expected: format!("states and derivatives of equal length, whole rows of {}", 2 * n),
+            expected: format!("states and derivatives of equal length, whole rows of {width}"),
         });
     }
     Ok(())

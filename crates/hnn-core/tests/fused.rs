@@ -4,7 +4,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use hnn_core::fused::FieldForm;
+use hnn_core::exec::{self, Frozen, NetworkField};
 use hnn_core::init::orthogonal_init;
 use hnn_core::{Activation, Baseline, LossGradients, NeuralHamiltonian, VectorField};
 
@@ -25,15 +25,43 @@ enum Kind {
     Baseline,
 }
 
-fn model(kind: Kind, dof: usize, hidden: &[usize], act: Activation, dtype: DType) -> (VarMap, Box<dyn VectorField>) {
+/// A model of either kind.
+enum Built {
+    Hnn(NeuralHamiltonian),
+    Baseline(Baseline),
+}
+
+impl Built {
+    fn new(kind: Kind, dof: usize, hidden: &[usize], act: Activation, vb: VarBuilder) -> Self {
+        match kind {
+            Kind::Hnn => Built::Hnn(NeuralHamiltonian::new(dof, hidden, act, vb).unwrap()),
+            Kind::Baseline => Built::Baseline(Baseline::new(dof, hidden, act, vb).unwrap()),
+        }
+    }
+    fn field(&self) -> &dyn VectorField {
+        match self {
+            Built::Hnn(h) => h,
+            Built::Baseline(b) => b,
+        }
+    }
+    fn network(&self) -> NetworkField<'_> {
+        match self {
+            Built::Hnn(h) => h.network(),
+            Built::Baseline(b) => b.network(),
+        }
+    }
+    /// The execution layer's kernel for gradient matching.
+    fn kernel(&self, z: &Tensor, t: &Tensor) -> hnn_core::Result<Option<LossGradients>> {
+        exec::network_gradient_matching(self.network(), z, t)
+    }
+}
+
+fn model(kind: Kind, dof: usize, hidden: &[usize], act: Activation, dtype: DType) -> (VarMap, Built) {
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, dtype, &Device::Cpu);
-    let field: Box<dyn VectorField> = match kind {
-        Kind::Hnn => Box::new(NeuralHamiltonian::new(dof, hidden, act, vb).unwrap()),
-        Kind::Baseline => Box::new(Baseline::new(dof, hidden, act, vb).unwrap()),
-    };
+    let built = Built::new(kind, dof, hidden, act, vb);
     init(&varmap);
-    (varmap, field)
+    (varmap, built)
 }
 
 /// Orthogonal weights and non-zero biases, so bias gradients are exercised at a generic point.
@@ -81,13 +109,13 @@ fn worst_relative(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
 fn compare(kind: Kind, dof: usize, hidden: &[usize], act: Activation, dtype: DType, rows: usize) -> (f64, f64) {
     let (_vm, field) = model(kind, dof, hidden, act, dtype);
     let (z, t) = data(rows, 2 * dof, dtype, 3);
-    let LossGradients { loss, grads, input, target } =
-        field.fused_gradient_matching(&z, &t).unwrap().expect("a fused kernel on the CPU for f32/f64");
-    let params: Vec<Tensor> = grads.iter().map(|(p, _)| p.clone()).collect();
-    let mut fused: Vec<Vec<f64>> = grads.iter().map(|(_, g)| flat(g)).collect();
-    fused.push(flat(&input));
-    fused.push(flat(&target));
-    let (reference, auto) = autograd(field.as_ref(), &z, &t, &params);
+    let LossGradients { loss, params, d_states, d_targets } =
+        field.kernel(&z, &t).unwrap().expect("a fused kernel on the CPU for f32/f64");
+    let mut fused: Vec<Vec<f64>> = params.iter().map(|(_, g)| flat(g)).collect();
+    let params: Vec<Tensor> = params.into_iter().map(|(p, _)| p).collect();
+    fused.push(flat(&d_states));
+    fused.push(flat(&d_targets));
+    let (reference, auto) = autograd(field.field(), &z, &t, &params);
     ((loss - reference).abs() / reference, worst_relative(&fused, &auto))
 }
 
@@ -139,11 +167,13 @@ fn fused_splits_large_batches_across_threads_with_the_same_result() {
     let field = NeuralHamiltonian::new(2, &[128, 128], Activation::Tanh, vb).unwrap();
     orthogonal_init(&varmap, 7).unwrap();
     let (z, t) = data(512, 4, DType::F64, 5);
-    let run = |pool: &rayon::ThreadPool| pool.install(|| field.fused_gradient_matching(&z, &t).unwrap().unwrap());
+    let run = |pool: &rayon::ThreadPool| {
+        pool.install(|| exec::network_gradient_matching(field.network(), &z, &t).unwrap().unwrap())
+    };
     let (a, b) = (run(&one), run(&four));
     assert!((a.loss - b.loss).abs() < 1e-12 * a.loss);
-    let ga: Vec<Vec<f64>> = a.grads.iter().map(|(_, g)| flat(g)).collect();
-    let gb: Vec<Vec<f64>> = b.grads.iter().map(|(_, g)| flat(g)).collect();
+    let ga: Vec<Vec<f64>> = a.params.iter().map(|(_, g)| flat(g)).collect();
+    let gb: Vec<Vec<f64>> = b.params.iter().map(|(_, g)| flat(g)).collect();
     assert!(worst_relative(&gb, &ga) < 1e-12);
 }
 
@@ -151,11 +181,11 @@ fn fused_splits_large_batches_across_threads_with_the_same_result() {
 fn fused_loss_gradient_matches_finite_differences() {
     let (vm, field) = model(Kind::Hnn, 1, &[10, 10], Activation::Softplus, DType::F64);
     let (z, t) = data(20, 2, DType::F64, 11);
-    let fused = field.fused_gradient_matching(&z, &t).unwrap().unwrap();
-    let loss = |field: &dyn VectorField| field.fused_gradient_matching(&z, &t).unwrap().unwrap().loss;
+    let fused = field.kernel(&z, &t).unwrap().unwrap();
+    let loss = |field: &Built| field.kernel(&z, &t).unwrap().unwrap().loss;
     let vars = vm.all_vars();
     let eps = 1e-6;
-    for (param, grad) in &fused.grads {
+    for (param, grad) in &fused.params {
         let var = vars.iter().find(|v| v.as_tensor().id() == param.id()).expect("a variable per parameter");
         let original = var.as_tensor().copy().unwrap();
         let g = flat(grad);
@@ -164,7 +194,7 @@ fn fused_loss_gradient_matches_finite_differences() {
                 let mut v = flat(&original);
                 v[i] += s;
                 var.set(&Tensor::from_vec(v, original.shape(), &Device::Cpu).unwrap()).unwrap();
-                loss(field.as_ref())
+                loss(&field)
             };
             let fd = (shifted(eps) - shifted(-eps)) / (2.0 * eps);
             var.set(&original).unwrap();
@@ -178,24 +208,36 @@ fn fused_declines_where_it_does_not_apply_and_rejects_bad_shapes() {
     let (_vm, field) = model(Kind::Hnn, 1, &[8], Activation::Tanh, DType::F64);
     // Data in another dtype than the weights: no kernel, autograd will convert.
     let (z, t) = data(4, 2, DType::F32, 1);
-    assert!(field.fused_gradient_matching(&z, &t).unwrap().is_none());
+    assert!(field.kernel(&z, &t).unwrap().is_none());
+    assert!(!exec::has_matching_kernel(Some(field.network()), DType::F32));
+    // ... and the execution layer then hands back the loss with its autograd graph.
+    let loss = exec::matching_loss(field.field(), Some(field.network()), &z, &t);
+    assert!(matches!(loss, Err(_) | Ok(exec::MatchingLoss::Graph(_))));
     let (z, _) = data(4, 2, DType::F64, 1);
     let (_, t) = data(5, 2, DType::F64, 1);
-    let err = field.fused_gradient_matching(&z, &t).unwrap_err().to_string();
+    let err = field.kernel(&z, &t).unwrap_err().to_string();
     assert!(err.contains("same shape"), "{err}");
 }
 
-/// A copy of the model reading detached weights (as rollouts of a trained model do): its
-/// forward passes take the fused inference kernel.
-fn frozen(kind: Kind, dof: usize, hidden: &[usize], act: Activation, varmap: &VarMap) -> Box<dyn VectorField> {
+/// The model frozen for inference by the execution layer (as rollouts of a trained model are):
+/// it evaluates on the fused inference kernel.
+fn frozen(kind: Kind, dof: usize, hidden: &[usize], act: Activation, varmap: &VarMap) -> Frozen {
     let dtype = varmap.all_vars()[0].dtype();
-    let tensors: std::collections::HashMap<String, Tensor> =
-        varmap.data().lock().unwrap().iter().map(|(k, v)| (k.clone(), v.as_tensor().detach())).collect();
+    let tensors: std::collections::HashMap<String, Tensor> = varmap
+        .data()
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().detach().copy().unwrap()))
+        .collect();
     let vb = VarBuilder::from_tensors(tensors, dtype, &Device::Cpu);
-    match kind {
-        Kind::Hnn => Box::new(NeuralHamiltonian::new(dof, hidden, act, vb).unwrap()),
-        Kind::Baseline => Box::new(Baseline::new(dof, hidden, act, vb).unwrap()),
-    }
+    let built = Built::new(kind, dof, hidden, act, vb);
+    let frozen = match &built {
+        Built::Hnn(h) => exec::freeze(Some(built.network()), dof, h.clone()).unwrap(),
+        Built::Baseline(b) => exec::freeze(Some(built.network()), dof, b.clone()).unwrap(),
+    };
+    assert!(frozen.is_kernel(), "{kind:?} {dtype:?}: the inference kernel");
+    frozen
 }
 
 #[test]
@@ -217,11 +259,11 @@ fn inference_kernel_matches_the_tensor_path() {
                     let fast = frozen(kind, 2, hidden, act, &vm);
                     let (z, _) = data(rows, 4, dtype, 9);
                     // `field` reads variables (the tensor path), `fast` detached copies (the kernel).
-                    let a = flat(&field.time_derivatives(&z).unwrap());
+                    let a = flat(&field.field().time_derivatives(&z).unwrap());
                     let b = flat(&fast.time_derivatives(&z).unwrap());
                     let err = worst_relative(&[b], &[a]);
                     assert!(err < tol, "{dtype:?} {kind:?} {act} {hidden:?}: {err:e}");
-                    if let (Some(h1), Some(h2)) = (field.hamiltonian(), fast.hamiltonian()) {
+                    if let (Some(h1), Some(h2)) = (field.field().hamiltonian(), fast.hamiltonian()) {
                         let (e1, e2) = (flat(&h1.energy(&z).unwrap()), flat(&h2.energy(&z).unwrap()));
                         let err = worst_relative(&[e2], &[e1]);
                         assert!(err < tol, "{dtype:?} {act} {hidden:?}: energy {err:e}");
@@ -234,10 +276,10 @@ fn inference_kernel_matches_the_tensor_path() {
 
 /// Loss and gradients (parameters in order, then ∂/∂z and ∂/∂target) as host vectors.
 fn unpack(l: LossGradients) -> (f64, Vec<Tensor>, Vec<Vec<f64>>) {
-    let params = l.grads.iter().map(|(p, _)| p.clone()).collect();
-    let mut g: Vec<Vec<f64>> = l.grads.iter().map(|(_, g)| flat(g)).collect();
-    g.push(flat(&l.input));
-    g.push(flat(&l.target));
+    let params = l.params.iter().map(|(p, _)| p.clone()).collect();
+    let mut g: Vec<Vec<f64>> = l.params.iter().map(|(_, g)| flat(g)).collect();
+    g.push(flat(&l.d_states));
+    g.push(flat(&l.d_targets));
     (l.loss, params, g)
 }
 
@@ -249,23 +291,12 @@ fn explicit_tensor_backward_matches_autograd_and_the_fused_kernel() {
             let varmap = VarMap::new();
             let vb = VarBuilder::from_varmap(&varmap, dtype, &Device::Cpu);
             let (z, t) = data(37, 2 * dof, dtype, 3);
-            let (field, explicit): (Box<dyn VectorField>, LossGradients) = match kind {
-                Kind::Hnn => {
-                    let h = NeuralHamiltonian::new(dof, hidden, act, vb).unwrap();
-                    init(&varmap);
-                    let e = h.mlp().explicit_gradient_matching(FieldForm::Hamiltonian, &z, &t).unwrap();
-                    (Box::new(h), e)
-                }
-                Kind::Baseline => {
-                    let b = Baseline::new(dof, hidden, act, vb).unwrap();
-                    init(&varmap);
-                    let e = b.mlp().explicit_gradient_matching(FieldForm::Direct, &z, &t).unwrap();
-                    (Box::new(b), e)
-                }
-            };
+            let field = Built::new(kind, dof, hidden, act, vb);
+            init(&varmap);
+            let explicit = exec::explicit_gradient_matching(field.network(), &z, &t).unwrap();
             let (loss, params, grads) = unpack(explicit);
-            let (reference, auto) = autograd(field.as_ref(), &z, &t, &params);
-            let (_, _, fused) = unpack(field.fused_gradient_matching(&z, &t).unwrap().unwrap());
+            let (reference, auto) = autograd(field.field(), &z, &t, &params);
+            let (_, _, fused) = unpack(field.kernel(&z, &t).unwrap().unwrap());
             let (dl, dg, df) =
                 ((loss - reference).abs() / reference, worst_relative(&grads, &auto), worst_relative(&grads, &fused));
             let tol = if dtype == DType::F64 { 1e-10 } else { 1e-4 };
@@ -286,15 +317,20 @@ fn host_rows_path_matches_the_tensor_path() {
             let (z, _) = data(7, 4, DType::F64, 5);
             let rows = flat(&z);
             let mut dz = vec![0.0; rows.len()];
-            // A network whose weights record gradients has no host path.
-            assert!(!live.time_derivatives_host(&rows, &mut dz).unwrap(), "{kind:?}: variables");
-            assert!(fast.time_derivatives_host(&rows, &mut dz).unwrap(), "{dtype:?} {kind:?}: frozen");
-            // The tensor path on the same states, in the weights' type.
-            let want = flat(&fast.time_derivatives(&z.to_dtype(dtype).unwrap()).unwrap());
-            let err = worst_relative(&[dz.clone()], &[want]);
+            // The kernel on host rows, against the tensor path of the live model on the same
+            // states in the weights' type.
+            fast.time_derivatives_rows(&rows, &mut dz, 4).unwrap();
+            let want = flat(&live.field().time_derivatives(&z.to_dtype(dtype).unwrap()).unwrap());
+            let err = worst_relative(std::slice::from_ref(&dz), std::slice::from_ref(&want));
             assert!(err < tol, "{dtype:?} {kind:?}: {err:e}");
+            // The trait's default rows path (through tensors) on the live f64 model agrees too.
+            if dtype == DType::F64 {
+                let mut dz_default = vec![0.0; rows.len()];
+                live.field().time_derivatives_rows(&rows, &mut dz_default, 4).unwrap();
+                assert!(worst_relative(&[dz_default], &[want]) < tol, "{kind:?}: default rows path");
+            }
             // Rows that do not divide into states are refused.
-            assert!(fast.time_derivatives_host(&rows[..5], &mut dz[..5]).is_err());
+            assert!(fast.time_derivatives_rows(&rows[..5], &mut dz[..5], 4).is_err());
         }
     }
 }

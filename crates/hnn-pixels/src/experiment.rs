@@ -20,7 +20,7 @@ use hnn_train::eval::{MeanSem, ModelMetrics};
 use hnn_train::experiment::{color, loss_series, model_seed, parse_config, write_run_files, ModelRun, RunMetrics};
 use hnn_train::optim::Gradients;
 use hnn_train::plots::{line_chart, Chart, Series};
-use hnn_train::train::{sample_indices, train_loop, RunContext, TrainConfig, Trainable};
+use hnn_train::training::{sample_indices, train_loop, RunContext, TrainConfig, Trainable};
 use hnn_train::{Error, Model, ModelKind, ModelSpec, Result, RunOptions};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 fn default_kinds() -> Vec<ModelKind> {
-    vec![ModelKind::Baseline, ModelKind::Hnn]
+    vec![ModelKind::BASELINE, ModelKind::HNN]
 }
 fn default_canonical_weight() -> f64 {
     1.0
@@ -193,7 +193,7 @@ impl PixelExperiment {
             ));
         }
         self.train.validate()?;
-        if !matches!(self.train.objective, hnn_train::train::Objective::Gradient) || self.train.input_noise != 0.0 {
+        if !matches!(self.train.objective, hnn_train::training::Objective::Gradient) || self.train.input_noise != 0.0 {
             return fail(
                 "train: the pixel model trains on its own losses; leave `objective` and `input_noise` unset".into(),
             );
@@ -539,25 +539,18 @@ impl PixelRun {
         Ok(Self { model, varmap, kind, spec: cfg.spec(kind) })
     }
 
-    /// A frozen copy of the latent dynamics (a snapshot of its weights as plain tensors) for
-    /// rollouts: integrating the trainable model would record an autograd graph through every
+    /// A frozen copy of the latent dynamics (a snapshot of its weights, see
+    /// [`ModelState::frozen`](hnn_train::ModelState::frozen)) for rollouts: integrating the trainable model would record an autograd graph through every
     /// step, whose memory grows with the length of the rollout.
     pub fn frozen_dynamics(&self) -> Result<Model> {
-        let mut tensors = std::collections::HashMap::new();
-        let (mut dtype, mut device) = (DType::F32, Device::Cpu);
-        for (name, var) in self.named_vars().into_iter().filter(|(n, _)| !n.starts_with("ae.")) {
-            (dtype, device) = (var.dtype(), var.device().clone());
-            tensors.insert(name, var.as_tensor().detach().copy()?);
-        }
-        Model::build(&self.spec, VarBuilder::from_tensors(tensors, dtype, &device))
+        let vars: Vec<(String, Var)> = self.named_vars().into_iter().filter(|(n, _)| !n.starts_with("ae.")).collect();
+        let (dtype, device) = vars.first().map_or((DType::F32, Device::Cpu), |(_, v)| (v.dtype(), v.device().clone()));
+        hnn_train::model::state::frozen_model(&self.spec, &vars, dtype, &device)
     }
 
     /// The variables by name, sorted.
     fn named_vars(&self) -> Vec<(String, Var)> {
-        let data = self.varmap.data().lock().expect("variable map lock");
-        let mut v: Vec<_> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
+        hnn_train::model::state::sorted_vars(&self.varmap)
     }
 
     /// The dtype of its weights.
@@ -625,9 +618,8 @@ fn read_stored(path: &Path) -> Result<Stored> {
     let spec: ModelSpec = serde_json::from_value(meta["dynamics"].clone())
         .map_err(|e| Error::checkpoint(path, format!("stored dynamics model: {e}")))?;
     let dtype = match meta.get("dtype").and_then(|d| d.as_str()) {
-        Some("f64") => DType::F64,
-        Some("f32") => DType::F32,
-        other => return Err(Error::checkpoint(path, format!("unsupported dtype {other:?}"))),
+        Some(name) => checkpoint::dtype_named(path, name)?,
+        None => return Err(Error::checkpoint(path, "no dtype in the metadata")),
     };
     Ok(Stored {
         data_seed: meta.get("data_seed").and_then(|s| s.as_u64()),
@@ -671,7 +663,7 @@ fn train_run(
     data: &RunData,
     dtype: DType,
     device: &Device,
-) -> Result<(PixelRun, hnn_train::train::TrainReport)> {
+) -> Result<(PixelRun, hnn_train::training::TrainReport)> {
     let run = PixelRun::new(cfg, job.kind, dtype, device)?;
     let mseed = model_seed(job.seed, job.kind);
     match job.resume {
@@ -679,12 +671,7 @@ fn train_run(
             // The weights go straight into this run's model; shapes alone would not catch
             // another activation, so the stored dynamics model must be this config's.
             let stored = read_stored(path)?;
-            if stored.spec.kind != job.kind {
-                return Err(Error::checkpoint(
-                    path,
-                    format!("holds a `{}` model, expected `{}`", stored.spec.kind.name(), job.kind.name()),
-                ));
-            }
+            checkpoint::check_kind(path, stored.spec.kind, job.kind)?;
             if stored.spec != run.spec {
                 return Err(Error::checkpoint(
                     path,
@@ -724,7 +711,7 @@ pub fn train_model(
     job: &TrainJob,
     device: &Device,
     dtype: DType,
-) -> Result<hnn_train::train::TrainReport> {
+) -> Result<hnn_train::training::TrainReport> {
     cfg.validate()?;
     let data = RunData::new(cfg, job.seed, dtype, device)?;
     Ok(train_run(cfg, job, &data, dtype, device)?.1)
@@ -830,7 +817,7 @@ fn draw(
     dir: &Path,
     cfg: &PixelExperiment,
     eval: &PixelDataset,
-    outcomes: &[(ModelKind, hnn_train::train::TrainReport, Rollout)],
+    outcomes: &[(ModelKind, hnn_train::training::TrainReport, Rollout)],
 ) -> Result<()> {
     let title = |w: &str| format!("{}: {w}", cfg.name);
     let mut loss = vec![];
@@ -883,7 +870,7 @@ fn strip_and_gif(
     dir: &Path,
     cfg: &PixelExperiment,
     eval: &PixelDataset,
-    outcomes: &[(ModelKind, hnn_train::train::TrainReport, Rollout)],
+    outcomes: &[(ModelKind, hnn_train::training::TrainReport, Rollout)],
 ) -> Result<()> {
     let size = cfg.data.renderer.size;
     let truth = eval.frames.get(0)?.to_vec2::<f32>()?;

@@ -19,8 +19,8 @@
 use crate::model::{LatentStep, LossWeights, PixelModel};
 use candle_core::{DType, Tensor, Var, WithDType};
 use candle_nn::Linear;
-use hnn_core::fused::{add_column_sums, matmul, Mat, Real};
-use hnn_core::VectorField;
+use hnn_core::exec::cpu::{add_column_sums, matmul, Mat, Real};
+use hnn_core::exec::network_gradient_matching;
 use hnn_train::optim::Gradients;
 use hnn_train::Result;
 use rayon::prelude::*;
@@ -232,7 +232,7 @@ fn step<T: Real + WithDType>(
         )));
     }
     let xs = window.iter().map(|x| Ok(x.flatten_all()?.to_vec1::<T>()?)).collect::<Result<Vec<_>>>()?;
-    let scale = T::of(2.0 / (batch * width) as f64);
+    let scale = T::round_from_f64(2.0 / (batch * width) as f64);
     let blocks = rayon::current_num_threads().min(batch / MIN_ROWS_PER_BLOCK).max(1);
     let per = batch.div_ceil(blocks);
 
@@ -347,17 +347,18 @@ fn fused_latent<T: Real + WithDType>(
     let zt = Tensor::from_vec(z.to_vec(), (batch, 2), device)?;
     let step: Vec<T> = zn.iter().zip(z).map(|(a, b)| *a - *b).collect();
     let target = Tensor::from_vec(step, (batch, 2), device)?;
-    let Some(lg) = model.dynamics.fused_gradient_matching(&zt, &target)? else { return Ok(None) };
+    let Some(network) = model.dynamics.network() else { return Ok(None) };
+    let Some(lg) = network_gradient_matching(network, &zt, &target)? else { return Ok(None) };
     let flat = |t: &Tensor| -> Result<Vec<T>> { Ok(t.flatten_all()?.to_vec1::<T>()?) };
-    let (input, tbar) = (flat(&lg.input)?, flat(&lg.target)?);
+    let (input, tbar) = (flat(&lg.d_states)?, flat(&lg.d_targets)?);
     let weight = weights.dynamics;
-    let w = T::of(weight);
+    let w = T::round_from_f64(weight);
     // target = z_{t+1} − z_t: its gradient flows to z_{t+1} (+) and z_t (−).
     let mut z_bar: Vec<T> = input.iter().zip(&tbar).map(|(i, t)| w * (*i - *t)).collect();
     let mut zn_bar: Vec<T> = tbar.iter().map(|t| w * *t).collect();
     // Canonical loss mean over rows of (z_p − (z_q,next − z_q))².
     let mut canonical = 0.0;
-    let scale = T::of(2.0 * weights.canonical / batch as f64);
+    let scale = T::round_from_f64(2.0 * weights.canonical / batch as f64);
     for i in 0..batch {
         let c = z[2 * i + 1] - (zn[2 * i] - z[2 * i]);
         canonical += c.as_f64() * c.as_f64();
@@ -366,7 +367,7 @@ fn fused_latent<T: Real + WithDType>(
         z_bar[2 * i] += cbar;
         zn_bar[2 * i] += -cbar;
     }
-    let params = lg.grads.into_iter().map(|(p, g)| Ok((p.id(), (g * weight)?))).collect::<Result<Vec<_>>>()?;
+    let params = lg.params.into_iter().map(|(p, g)| Ok((p.id(), (g * weight)?))).collect::<Result<Vec<_>>>()?;
     Ok(Some(LatentPart {
         value: weights.canonical * canonical / batch as f64 + weight * lg.loss,
         bars: vec![z_bar, zn_bar],

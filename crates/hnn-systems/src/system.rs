@@ -70,10 +70,11 @@ impl System {
     }
 }
 
-/// A boxed analytic system is usable as a tensor Hamiltonian too.
-pub struct Boxed(pub Box<dyn AnalyticHamiltonian>);
+/// The Hamiltonian of a configured [`System`] (any analytic system, chosen at run time), usable
+/// as a tensor Hamiltonian too.
+pub struct SystemHamiltonian(pub Box<dyn AnalyticHamiltonian>);
 
-impl AnalyticHamiltonian for Boxed {
+impl AnalyticHamiltonian for SystemHamiltonian {
     fn dof(&self) -> usize {
         self.0.dof()
     }

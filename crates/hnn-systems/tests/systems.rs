@@ -69,7 +69,7 @@ fn reference_formulas() {
 #[test]
 fn tensor_form_agrees_with_slice_form_in_f64_and_f32() {
     for (name, h, z) in systems() {
-        let system = hnn_systems::system::Boxed(h);
+        let system = hnn_systems::system::SystemHamiltonian(h);
         let zt = Tensor::from_vec(z.clone(), (1, z.len()), &Device::Cpu).unwrap();
         let e = system.energy(&zt).unwrap().to_vec1::<f64>().unwrap()[0];
         assert_eq!(e, system.energy_at(&z), "{name}");

@@ -188,27 +188,40 @@ pub fn load(
     let bytes = read(path)?;
     let meta = parse_meta(path, &header(path, &bytes)?)?;
     if let Some(kind) = expect {
-        if meta.model.kind != kind {
-            return Err(Error::checkpoint(
-                path,
-                format!("holds a `{}` model, expected `{}`", meta.model.kind.name(), kind.name()),
-            ));
-        }
+        check_kind(path, meta.model.kind, kind)?;
     }
     meta.model.validate().map_err(|e| Error::checkpoint(path, format!("model spec: {e}")))?;
-    let stored = match meta.dtype.as_str() {
-        "f32" => DType::F32,
-        "f64" => DType::F64,
-        "f16" => DType::F16,
-        "bf16" => DType::BF16,
-        other => return Err(Error::checkpoint(path, format!("unsupported dtype `{other}`"))),
-    };
+    let stored = dtype_named(path, &meta.dtype)?;
     let dtype = dtype.unwrap_or(stored);
     let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
         .map_err(|e| Error::checkpoint(path, format!("cannot read tensors ({e})")))?;
     let state = ModelState::new(meta.model.clone(), dtype, device, 0)?;
     set_vars(path, tensors, &state.named_vars(), &format!("a `{}` model", meta.model.kind.name()))?;
     Ok((state, meta))
+}
+
+/// Errors unless a checkpoint's model kind is the one expected, naming both.
+pub fn check_kind(path: &Path, stored: ModelKind, expected: ModelKind) -> Result<()> {
+    if stored != expected {
+        return Err(Error::checkpoint(
+            path,
+            format!("holds a `{}` model, expected `{}`", stored.name(), expected.name()),
+        ));
+    }
+    Ok(())
+}
+
+/// The dtype a checkpoint's metadata names (`f32`, `f64`, `f16`, `bf16`).
+pub fn dtype_named(path: &Path, name: &str) -> Result<DType> {
+    Ok(match name {
+        "f32" => DType::F32,
+        "f64" => DType::F64,
+        "f16" => DType::F16,
+        "bf16" => DType::BF16,
+        other => {
+            return Err(Error::checkpoint(path, format!("unsupported dtype `{other}` (known: f32, f64, f16, bf16)")))
+        }
+    })
 }
 
 /// Sets each of `vars` from the tensor of the same name, converted to the variable's dtype and

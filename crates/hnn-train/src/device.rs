@@ -5,7 +5,8 @@ use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
 
 /// Which device to run on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceChoice {
     /// CUDA or Metal when this build supports one and the machine has it, else the CPU.
@@ -20,7 +21,8 @@ pub enum DeviceChoice {
 }
 
 /// Floating-point precision of training.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Precision {
     /// 32-bit floats (default).

@@ -6,7 +6,7 @@
 use crate::device::Precision;
 use crate::error::{Error, Result};
 use crate::model::ModelState;
-use crate::train::{Objective, TrainData};
+use crate::training::{Objective, TrainData};
 use candle_core::{DType, Device, Tensor};
 use hnn_core::integrators::{DormandPrince, EmbeddedPair};
 use hnn_core::{cpu_threads, rollout_parallel, InPrecision, IntegratorKind, Solver};
@@ -333,8 +333,21 @@ fn per_sample_errors(
 }
 
 /// Evaluates a trained model: losses on `data` (its own dtype/device) and rollouts in f64 on
-/// the CPU against `set`.
+/// the CPU against `set`, within the thread budget the execution layer picks for this size.
 pub fn evaluate(
+    state: &ModelState,
+    objective: &Objective,
+    data: &TrainData,
+    set: &EvalSet,
+    cfg: &EvalConfig,
+) -> Result<(ModelMetrics, Rollouts)> {
+    let width = state.spec.hidden.iter().copied().max().unwrap_or(1);
+    hnn_core::exec::threads::run_sized(&state.device, set.starts.len(), width, || {
+        evaluate_in_budget(state, objective, data, set, cfg)
+    })
+}
+
+fn evaluate_in_budget(
     state: &ModelState,
     objective: &Objective,
     data: &TrainData,

@@ -10,8 +10,7 @@ use crate::error::{Error, Result};
 use crate::eval::{evaluate, EvalConfig, EvalSet, ModelMetrics, Rollouts};
 use crate::model::{ModelKind, ModelSpec, ModelState};
 use crate::plots::{line_chart, Chart, Series};
-use crate::threads::run_sized;
-use crate::train::{train, Objective, RunContext, TrainConfig, TrainData, TrainReport};
+use crate::training::{train, Objective, RunContext, TrainConfig, TrainData, TrainReport};
 use hnn_systems::derivatives::DerivativeSettings;
 use hnn_systems::{real, Dataset, InitialStates, System, TrajectoryTask};
 use serde::{Deserialize, Serialize};
@@ -88,7 +87,7 @@ impl DataConfig {
 }
 
 fn default_kinds() -> Vec<ModelKind> {
-    vec![ModelKind::Baseline, ModelKind::Hnn]
+    vec![ModelKind::BASELINE, ModelKind::HNN]
 }
 
 /// The `[model]` table: the architecture shared by every model of the experiment.
@@ -145,11 +144,7 @@ pub fn write_run_files(dir: &Path, metrics: &RunMetrics, config_toml: &str) -> R
 
 /// The plot colour of a model kind (the same in every plot).
 pub fn color(kind: ModelKind) -> usize {
-    match kind {
-        ModelKind::Hnn => 1,
-        ModelKind::Baseline => 2,
-        ModelKind::SeparableHnn => 3,
-    }
+    kind.color()
 }
 
 /// A model's training curve (thin) and test curve (thick), for loss plots.
@@ -163,6 +158,32 @@ pub fn loss_series(kind: ModelKind, report: &TrainReport) -> [Series; 2] {
 }
 
 impl ExperimentConfig {
+    /// The specification of this experiment's model of `kind` for a system of `dof` degrees of
+    /// freedom.
+    pub fn model_spec(&self, kind: ModelKind, dof: usize) -> ModelSpec {
+        ModelSpec { kind, dof, hidden: self.model.hidden.clone(), activation: self.model.activation.clone() }
+    }
+
+    /// What a checkpoint of a model trained by this experiment on `ds` from `model_seed` records
+    /// about its training (objective, integrator and its step, seed, the whole config); `hnn exp`
+    /// and `hnn train` write the same.
+    pub fn training_info(&self, ds: &hnn_systems::Dataset, model_seed: u64) -> TrainingInfo {
+        let (mode, integrator, dt) = match &self.train.objective {
+            Objective::Gradient => ("gradient".to_string(), None, None),
+            Objective::Trajectory { integrator, substeps } => {
+                ("trajectory".to_string(), Some(integrator.clone()), ds.meta.dt.map(|d| d / *substeps as f64))
+            }
+        };
+        TrainingInfo {
+            mode,
+            integrator,
+            dt,
+            step: 0,
+            seed: model_seed,
+            experiment: Some(serde_json::to_value(self).expect("config serializes")),
+        }
+    }
+
     /// Parses TOML; unknown keys and wrong types are errors naming the field and line.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
         parse_config(text, origin, Self::validate)
@@ -332,12 +353,7 @@ pub struct RunMetrics {
 
 /// The seed of a model's initialisation and data sampler within a run.
 pub fn model_seed(seed: u64, kind: ModelKind) -> u64 {
-    let k = match kind {
-        ModelKind::Baseline => 1,
-        ModelKind::Hnn => 2,
-        ModelKind::SeparableHnn => 3,
-    };
-    seed.wrapping_mul(1000).wrapping_add(k)
+    seed.wrapping_mul(1000).wrapping_add(kind.family().seed_offset())
 }
 
 /// Runs an experiment for every seed; returns the metrics of each run.
@@ -366,44 +382,21 @@ fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Dev
     let truth = cfg.eval.truth.clone().or_else(|| cfg.data.truth()).expect("validated");
     let set = EvalSet::new(&cfg.eval, truth, cfg.data.sampler(), &ds, seed)?;
     let data = TrainData::new(&ds, &cfg.train.objective, dtype, device)?;
-    let experiment_json = serde_json::to_value(cfg).expect("config serializes");
-    let (mode, integrator, dt) = match &cfg.train.objective {
-        Objective::Gradient => ("gradient".to_string(), None, None),
-        Objective::Trajectory { integrator, substeps } => {
-            ("trajectory".to_string(), Some(integrator.clone()), ds.meta.dt.map(|d| d / *substeps as f64))
-        }
-    };
     let mut models = BTreeMap::new();
     let mut reports: Vec<(ModelKind, TrainReport, Rollouts)> = vec![];
     for &kind in &cfg.model.kinds {
-        let spec = ModelSpec {
-            kind,
-            dof: ds.meta.dof,
-            hidden: cfg.model.hidden.clone(),
-            activation: cfg.model.activation.clone(),
-        };
         let mseed = model_seed(seed, kind);
-        let state = ModelState::new(spec, dtype, device, mseed)?;
+        let state = ModelState::new(cfg.model_spec(kind, ds.meta.dof), dtype, device, mseed)?;
         let ctx = RunContext {
             seed: mseed,
             checkpoint: Some(dir.join(format!("{}.safetensors", kind.name()))),
-            info: TrainingInfo {
-                mode: mode.clone(),
-                integrator: integrator.clone(),
-                dt,
-                step: 0,
-                seed: mseed,
-                experiment: Some(experiment_json.clone()),
-            },
+            info: cfg.training_info(&ds, mseed),
             progress: opts.progress,
             label: format!("{} {}", cfg.name, kind.name()),
         };
         tracing::info!(experiment = %cfg.name, seed, model = kind.name(), steps = cfg.train.steps, "training");
-        let width = cfg.model.hidden.iter().copied().max().unwrap_or(1);
         let report = train(&state, &data, &cfg.train, &ctx, None)?;
-        let (metrics, rollouts) = run_sized(device, set.starts.len(), width, || {
-            evaluate(&state, &cfg.train.objective, &data, &set, &cfg.eval)
-        })?;
+        let (metrics, rollouts) = evaluate(&state, &cfg.train.objective, &data, &set, &cfg.eval)?;
         tracing::info!(
             model = kind.name(),
             train_loss = metrics.train_loss.mean,

@@ -2,16 +2,23 @@
 //!
 //! Training, evaluation, checkpoints and experiments (the `hnn` command lives in the root package).
 //!
-//! - [`model`]: the trainable models behind one enum ([`Model`](model::Model)) and their
-//!   stored specification.
+//! Features, all off by default so that a library user compiles no command-line code: `cli`
+//! (clap's value parsing for [`device`]'s enums), `progress` (an indicatif progress bar while
+//! training), `plots` (PNG plots of experiments, with plotters and the DejaVu font). The `hnn`
+//! command turns all three on.
+//!
+//! - [`model`]: the models hnn trains: the [`LearnedModel`](model::LearnedModel) trait, kinds of
+//!   model registered by name ([`ModelKind`](model::ModelKind)), the built-in kinds, and a model
+//!   with its variables ([`ModelState`](model::ModelState)).
 //! - [`optim`]: Adam (PyTorch semantics) and AdamW with checkpointable state.
-//! - [`train`]: gradient and trajectory matching, the training loop.
+//! - [`training`]: gradient and trajectory matching, the training loop.
 //! - [`checkpoint`]: safetensors checkpoints with JSON metadata, atomic, validated on load.
 //! - [`eval`]: derivative losses, energy MSE and other rollout metrics.
-//! - [`plots`]: PNG plots.
+//! - [`plots`]: PNG plots (drawn with the `plots` feature).
+//! - [`progress`]: the training progress bar (shown with the `progress` feature).
 //! - [`experiment`]: experiment configs (TOML) and the runner.
 //! - [`table`]: the paper's Table 1 from run directories.
-//! - [`device`]: device and precision selection; [`threads`]: CPU thread budget by work size.
+//! - [`device`]: device and precision selection.
 
 pub mod checkpoint;
 pub mod device;
@@ -22,11 +29,11 @@ mod json_float;
 pub mod model;
 pub mod optim;
 pub mod plots;
+pub mod progress;
 pub mod table;
-pub mod threads;
-pub mod train;
+pub mod training;
 
 pub use error::{Error, Result};
 pub use experiment::{ExperimentConfig, RunOptions};
 pub use model::{Model, ModelKind, ModelSpec, ModelState};
-pub use train::{train, TrainConfig, TrainData};
+pub use training::{train, TrainConfig, TrainData};

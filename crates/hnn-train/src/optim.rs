@@ -7,8 +7,8 @@
 use crate::error::{Error, Result};
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Tensor, TensorId, Var, WithDType};
-use hnn_core::fused::{adam_update, AdamStep, Real};
-use hnn_core::LossGradients;
+use hnn_core::exec::cpu::{adam_update, AdamStep, Real};
+use hnn_core::exec::{LossGradients, MatchingLoss};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -38,9 +38,17 @@ impl Gradients {
 }
 
 impl Gradients {
-    /// The output of a fused kernel: (loss, gradients).
+    /// The output of a kernel: (loss, gradients).
     pub fn fused(l: LossGradients) -> (f64, Self) {
-        (l.loss, Gradients::Direct(l.grads.into_iter().map(|(p, g)| (p.id(), g)).collect()))
+        (l.loss, Gradients::Direct(l.params.into_iter().map(|(p, g)| (p.id(), g)).collect()))
+    }
+
+    /// (loss, gradients) of a gradient-matching loss, however the execution layer computed it.
+    pub fn of_matching(loss: MatchingLoss) -> Result<(f64, Self)> {
+        match loss {
+            MatchingLoss::Computed(l) => Ok(Self::fused(l)),
+            MatchingLoss::Graph(loss) => Self::backward(&loss),
+        }
     }
 }
 

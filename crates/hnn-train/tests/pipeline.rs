@@ -25,6 +25,9 @@ fn spring_smoke_run_writes_checkpoints_metrics_and_plots() {
         "phase.png",
     ] {
         let p = run_dir.join(f);
+        if f.ends_with(".png") && !cfg!(feature = "plots") {
+            continue; // built without plots (`cargo test -p hnn-train`); the workspace has them
+        }
         assert!(p.is_file() && std::fs::metadata(&p).unwrap().len() > 0, "{f} missing");
     }
     let m: RunMetrics = serde_json::from_str(&std::fs::read_to_string(run_dir.join("metrics.json")).unwrap()).unwrap();
@@ -51,7 +54,7 @@ fn two_body_and_trajectory_matching_smoke_runs() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = smoke("two_body", 20);
     experiment::run(&cfg, &options(dir.path())).unwrap();
-    assert!(dir.path().join("two_body/0/orbits.png").is_file());
+    assert!(dir.path().join("two_body/0/orbits.png").is_file() || !cfg!(feature = "plots"));
     let cfg = smoke("oscillator_trajectory", 10);
     let runs = experiment::run(&cfg, &options(dir.path())).unwrap();
     let hnn = &runs[0].models["hnn"];

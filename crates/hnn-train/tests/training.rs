@@ -7,7 +7,7 @@ use common::*;
 use hnn_core::VectorField;
 use hnn_train::checkpoint::{self, TrainingInfo};
 use hnn_train::optim::Gradients;
-use hnn_train::train::{train, RunContext, TrainData};
+use hnn_train::training::{train, RunContext, TrainData};
 use hnn_train::{Error, ModelKind, ModelSpec, ModelState};
 use std::path::Path;
 
@@ -48,16 +48,16 @@ fn resume_ends_where_an_uninterrupted_run_would() {
     let (mut cfg, ds) = setup(40);
     let data = TrainData::new(&ds, &cfg.train.objective, DType::F32, &Device::Cpu).unwrap();
 
-    let straight = ModelState::new(spec(ModelKind::Hnn), DType::F32, &Device::Cpu, 3).unwrap();
+    let straight = ModelState::new(spec(ModelKind::HNN), DType::F32, &Device::Cpu, 3).unwrap();
     let full = train(&straight, &data, &cfg.train, &ctx(&dir.path().join("straight.safetensors")), None).unwrap();
 
     // Interrupted after 15 steps, then resumed to 40.
     cfg.train.steps = 15;
-    let first = ModelState::new(spec(ModelKind::Hnn), DType::F32, &Device::Cpu, 3).unwrap();
+    let first = ModelState::new(spec(ModelKind::HNN), DType::F32, &Device::Cpu, 3).unwrap();
     let path = dir.path().join("part.safetensors");
     train(&first, &data, &cfg.train, &ctx(&path), None).unwrap();
     cfg.train.steps = 40;
-    let (resumed, meta) = checkpoint::load(&path, &Device::Cpu, None, Some(ModelKind::Hnn)).unwrap();
+    let (resumed, meta) = checkpoint::load(&path, &Device::Cpu, None, Some(ModelKind::HNN)).unwrap();
     assert_eq!(meta.training.step, 15);
     let rest = train(&resumed, &data, &cfg.train, &ctx(&path), Some(&path)).unwrap();
 
@@ -74,7 +74,7 @@ fn divergence_stops_with_the_step_and_keeps_the_last_good_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let (mut cfg, ds) = setup(5);
     let data = TrainData::new(&ds, &cfg.train.objective, DType::F32, &Device::Cpu).unwrap();
-    let state = ModelState::new(spec(ModelKind::Hnn), DType::F32, &Device::Cpu, 1).unwrap();
+    let state = ModelState::new(spec(ModelKind::HNN), DType::F32, &Device::Cpu, 1).unwrap();
     let path = dir.path().join("hnn.safetensors");
     train(&state, &data, &cfg.train, &ctx(&path), None).unwrap();
     let good = std::fs::read(&path).unwrap();
@@ -94,7 +94,7 @@ fn divergence_stops_with_the_step_and_keeps_the_last_good_checkpoint() {
 #[test]
 fn checkpoints_round_trip_and_bad_ones_are_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
-    let state = ModelState::new(spec(ModelKind::Hnn), DType::F32, &Device::Cpu, 4).unwrap();
+    let state = ModelState::new(spec(ModelKind::HNN), DType::F32, &Device::Cpu, 4).unwrap();
     let path = dir.path().join("hnn.safetensors");
     checkpoint::save(&state, &TrainingInfo { mode: "gradient".into(), step: 7, seed: 4, ..Default::default() }, &path)
         .unwrap();
@@ -118,7 +118,7 @@ fn checkpoints_round_trip_and_bad_ones_are_refused_clearly() {
         p
     };
     let expect = |p: &Path, what: &str| {
-        let e = checkpoint::load(p, &Device::Cpu, None, Some(ModelKind::Hnn)).unwrap_err().to_string();
+        let e = checkpoint::load(p, &Device::Cpu, None, Some(ModelKind::HNN)).unwrap_err().to_string();
         assert!(e.contains(what), "{}: `{e}` should mention `{what}`", p.display());
         assert!(e.contains(p.file_name().unwrap().to_str().unwrap()), "{e} names the file");
     };
@@ -128,7 +128,7 @@ fn checkpoints_round_trip_and_bad_ones_are_refused_clearly() {
     expect(&dir.path().join("missing.safetensors"), "missing.safetensors");
 
     // Another model kind.
-    let base = ModelState::new(spec(ModelKind::Baseline), DType::F32, &Device::Cpu, 4).unwrap();
+    let base = ModelState::new(spec(ModelKind::BASELINE), DType::F32, &Device::Cpu, 4).unwrap();
     let bpath = dir.path().join("baseline.safetensors");
     checkpoint::save(&base, &TrainingInfo::default(), &bpath).unwrap();
     expect(&bpath, "holds a `baseline` model, expected `hnn`");
@@ -159,7 +159,7 @@ fn optimizer_state_holds_no_autograd_graph() {
     // Regression: moments built from `backward`'s gradients kept every step's graph alive and a
     // 2000-step run grew to 24 GB.
     use hnn_train::optim::{Optimizer, OptimizerKind};
-    let state = ModelState::new(spec(ModelKind::Hnn), DType::F32, &Device::Cpu, 2).unwrap();
+    let state = ModelState::new(spec(ModelKind::HNN), DType::F32, &Device::Cpu, 2).unwrap();
     let mut opt = Optimizer::new(OptimizerKind::Adam, state.named_vars(), 1e-4);
     let z = Tensor::randn(0f32, 1.0, (8, 2), &Device::Cpu).unwrap();
     for _ in 0..3 {
@@ -178,7 +178,7 @@ fn optimizer_state_holds_no_autograd_graph() {
 fn a_frozen_model_is_a_snapshot_of_the_weights() {
     // The fused inference kernel caches a frozen model's weights; the frozen model must not see
     // later updates of the variables either (it used to share their storage).
-    let state = ModelState::new(spec(ModelKind::Hnn), DType::F64, &Device::Cpu, 3).unwrap();
+    let state = ModelState::new(spec(ModelKind::HNN), DType::F64, &Device::Cpu, 3).unwrap();
     let z = Tensor::new(&[[0.3f64, -0.2], [1.0, 0.5]], &Device::Cpu).unwrap();
     let frozen = state.frozen(DType::F64, &Device::Cpu).unwrap();
     let before = frozen.time_derivatives(&z).unwrap().to_vec2::<f64>().unwrap();

@@ -55,7 +55,7 @@ pub struct DormandPrinceStep;
 
 impl Integrator for DormandPrinceStep {
     fn name(&self) -> &'static str {
-        "dopri5"
+        "dopri5_fixed"
     }
     fn order(&self) -> u32 {
         5
@@ -134,15 +134,7 @@ impl DormandPrince {
     pub fn solve(&self, field: &dyn VectorField, z0: &Tensor, times: &[f64]) -> Result<Tensor> {
         if z0.device().is_cpu() && z0.dtype() == DType::F64 && z0.rank() == 2 {
             let (rows, dim) = z0.dims2()?;
-            let f = |y: &[f64], dy: &mut [f64]| -> Result<()> {
-                if field.time_derivatives_host(y, dy)? {
-                    return Ok(());
-                }
-                let z = Tensor::from_slice(y, (rows, dim), z0.device())?;
-                let d = field.time_derivatives(&z)?.to_dtype(DType::F64)?.flatten_all()?;
-                dy.copy_from_slice(&d.to_vec1::<f64>()?);
-                Ok(())
-            };
+            let f = |y: &[f64], dy: &mut [f64]| -> Result<()> { field.time_derivatives_rows(y, dy, dim) };
             let mut ops = SliceOps { f, dim };
             let states = self.integrate(&mut ops, z0.flatten_all()?.to_vec1::<f64>()?, times)?;
             return Ok(Tensor::from_vec(states.concat(), (times.len(), rows, dim), z0.device())?);

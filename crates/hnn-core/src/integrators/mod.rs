@@ -90,7 +90,8 @@ pub enum IntegratorKind {
     Tao,
     /// Classical Runge–Kutta.
     Rk4,
-    /// Dormand–Prince 5th-order solution, fixed step.
+    /// Dormand–Prince 5th-order solution, fixed step (`dopri5_fixed`; `dopri5` names the
+    /// adaptive solver).
     DormandPrince,
 }
 
@@ -104,7 +105,7 @@ impl IntegratorKind {
         (IntegratorKind::ImplicitMidpoint, "implicit_midpoint"),
         (IntegratorKind::Tao, "tao"),
         (IntegratorKind::Rk4, "rk4"),
-        (IntegratorKind::DormandPrince, "dopri5"),
+        (IntegratorKind::DormandPrince, "dopri5_fixed"),
     ];
 
     /// The config name.
@@ -133,7 +134,13 @@ impl FromStr for IntegratorKind {
         let s = s.trim().to_ascii_lowercase();
         Self::ALL.iter().find(|(_, n)| *n == s).map(|(k, _)| *k).ok_or_else(|| {
             let names: Vec<_> = Self::ALL.iter().map(|(_, n)| *n).collect();
-            Error::InvalidArgument(format!("unknown integrator `{s}` (known: {})", names.join(", ")))
+            let hint = match s.as_str() {
+                "dopri5" | "dop853" => {
+                    format!("; `{s}` names an adaptive solver (eval.method, hnn rollout --method); the fixed-step Dormand–Prince scheme is `dopri5_fixed`")
+                }
+                _ => String::new(),
+            };
+            Error::InvalidArgument(format!("unknown integrator `{s}` (known: {}){hint}", names.join(", ")))
         })
     }
 }

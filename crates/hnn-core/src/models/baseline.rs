@@ -2,10 +2,10 @@
 
 use crate::activation::Activation;
 use crate::error::Result;
-use crate::fused::{FieldForm, LossGradients};
+use crate::exec::{FieldForm, NetworkField};
 use crate::hamiltonian::VectorField;
 use crate::mlp::{Mlp, MlpConfig};
-use crate::symplectic::{check_host_rows, check_state};
+use crate::symplectic::check_state;
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
@@ -33,23 +33,16 @@ impl Baseline {
     pub fn mlp(&self) -> &Mlp {
         &self.mlp
     }
+
+    /// The model as an MLP field for the execution layer's kernels: ż = N(z).
+    pub fn network(&self) -> NetworkField<'_> {
+        NetworkField { form: FieldForm::Output, mlp: &self.mlp }
+    }
 }
 
 impl VectorField for Baseline {
     fn time_derivatives(&self, z: &Tensor) -> Result<Tensor> {
         check_state(z, self.dof)?;
         self.mlp.forward(z)
-    }
-
-    fn fused_gradient_matching(&self, z: &Tensor, target: &Tensor) -> Result<Option<LossGradients>> {
-        check_state(z, self.dof)?;
-        self.mlp.fused_gradient_matching(FieldForm::Direct, z, target)
-    }
-
-    fn time_derivatives_host(&self, z: &[f64], dz: &mut [f64]) -> Result<bool> {
-        check_host_rows(z, dz, self.dof)?;
-        let Some((y, _)) = self.mlp.infer_host(FieldForm::Direct, z)? else { return Ok(false) };
-        dz.copy_from_slice(&y);
-        Ok(true)
     }
 }

@@ -2,10 +2,10 @@
 
 use crate::activation::Activation;
 use crate::error::Result;
-use crate::fused::{FieldForm, LossGradients};
+use crate::exec::{FieldForm, NetworkField};
 use crate::hamiltonian::Hamiltonian;
 use crate::mlp::{Mlp, MlpConfig};
-use crate::symplectic::{check_host_rows, check_state};
+use crate::symplectic::check_state;
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
@@ -34,6 +34,11 @@ impl NeuralHamiltonian {
         &self.mlp
     }
 
+    /// The model as an MLP field for the execution layer's kernels: ż = J∇H.
+    pub fn network(&self) -> NetworkField<'_> {
+        NetworkField { form: FieldForm::SymplecticGradient, mlp: &self.mlp }
+    }
+
     /// H(z) and ∇H(z) in one pass.
     pub fn energy_and_grad(&self, z: &Tensor) -> Result<(Tensor, Tensor)> {
         check_state(z, self.dof)?;
@@ -53,23 +58,5 @@ impl Hamiltonian for NeuralHamiltonian {
 
     fn grad(&self, z: &Tensor) -> Result<Tensor> {
         Ok(self.energy_and_grad(z)?.1)
-    }
-
-    fn fused_gradient_matching(&self, z: &Tensor, target: &Tensor) -> Result<Option<LossGradients>> {
-        check_state(z, self.dof)?;
-        self.mlp.fused_gradient_matching(FieldForm::Hamiltonian, z, target)
-    }
-
-    fn hamiltonian_field_host(&self, z: &[f64], dz: &mut [f64]) -> Result<bool> {
-        let n = self.dof;
-        check_host_rows(z, dz, n)?;
-        let Some((_, g)) = self.mlp.infer_host(FieldForm::Hamiltonian, z)? else { return Ok(false) };
-        // ż = J∇H = (∂H/∂p, −∂H/∂q), row by row.
-        for (d, g) in dz.chunks_exact_mut(2 * n).zip(g.chunks_exact(2 * n)) {
-            let (dq, dp) = d.split_at_mut(n);
-            dq.copy_from_slice(&g[n..]);
-            dp.iter_mut().zip(&g[..n]).for_each(|(p, x)| *p = -x);
-        }
-        Ok(true)
     }
 }

@@ -97,5 +97,5 @@ tensor_hamiltonian!(
     NBody,
     DoubleWell,
     HenonHeiles,
-    crate::system::Boxed
+    crate::system::SystemHamiltonian
 );

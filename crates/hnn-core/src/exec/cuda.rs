@@ -1,4 +1,4 @@
-//! Fused CUDA kernels for the tanh layers of [`explicit`](crate::explicit) (built with `cuda`).
+//! Fused CUDA kernels for the tanh layers of [`explicit`](crate::exec::explicit) (built with `cuda`).
 //!
 //! On a GPU a step of the explicit backward is bound by memory traffic: each candle elementwise
 //! op reads and writes whole `[batch, width]` tensors, and a row broadcast costs three times a

@@ -1,16 +1,16 @@
 //! The gradient-matching loss and all its parameter gradients with a hand-written backward in
-//! plain tensor ops: the math of [`fused`](crate::fused), on any device (the GPU path).
+//! plain tensor ops: the math of the CPU kernels ([`cpu`](crate::exec::cpu)), on any device (the GPU path).
 //!
 //! candle's autograd through the explicit ∇H works, but it records every elementwise op, keeps
 //! their inputs, and reduces broadcasts with column sums that are slow on CUDA. Written out by
 //! hand the step needs the forward (keeping σ, σ′, σ″), the VJP for ∇H, the reverse of the VJP,
 //! and the reverse of the forward: ten matrix products for a two-hidden-layer HNN and about
 //! twenty elementwise ops, with bias gradients as products with a row of ones (cuBLAS). On CUDA,
-//! tanh layers do their elementwise work in fused kernels instead ([`cuda_kernels`](crate::cuda_kernels)).
+//! tanh layers do their elementwise work in fused kernels instead ([`cuda`](crate::exec::cuda)).
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::fused::{FieldForm, LossGradients};
+use crate::exec::{FieldForm, LossGradients};
 #[cfg(feature = "cuda")]
 use candle_core::DType;
 use candle_core::Tensor;
@@ -55,13 +55,13 @@ pub fn gradient_matching(
     let mut weight_grads: Vec<Tensor> = Vec::with_capacity(layers.len());
     let mut bias_grads: Vec<Tensor> = Vec::with_capacity(hidden.len());
     let (loss, field_bar) = match form {
-        FieldForm::Direct => {
+        FieldForm::Output => {
             let field = top.matmul(&last.weight.t()?)?;
             let residual = (field - target)?;
             let loss = residual.sqr()?.mean_all()?;
             (loss, (residual * scale)?)
         }
-        FieldForm::Hamiltonian => {
+        FieldForm::SymplecticGradient => {
             // VJP: δ_h = w_out ⊙ σ′(u_h); δ_{k−1} = (δ_k W_k) ⊙ σ′(u_{k−1}); ∇H = δ₀ W₀.
             // g[k + 1] multiplies σ′(u_k) (g[h] = w_out, a [1, h] row); g[0] = ∇H.
             let mut g = vec![last.weight.clone(); hidden.len() + 1];
@@ -142,10 +142,10 @@ pub fn gradient_matching(
     finish(loss, grads, abar, target_bar)
 }
 
-fn finish(loss: Tensor, grads: Vec<(&Tensor, Tensor)>, input: Tensor, target: Tensor) -> Result<LossGradients> {
+fn finish(loss: Tensor, grads: Vec<(&Tensor, Tensor)>, d_states: Tensor, d_targets: Tensor) -> Result<LossGradients> {
     let loss = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
-    let grads = grads.into_iter().map(|(p, g)| (p.clone(), g)).collect();
-    Ok(LossGradients { loss, grads, input, target })
+    let params = grads.into_iter().map(|(p, g)| (p.clone(), g)).collect();
+    Ok(LossGradients { loss, params, d_states, d_targets })
 }
 
 /// σ′ and σ″ of one hidden layer at its pre-activations.
@@ -162,7 +162,7 @@ impl Slopes {
     fn activate(activation: Activation, u: &Tensor, bias: Option<&Tensor>) -> Result<(Tensor, Slopes)> {
         #[cfg(feature = "cuda")]
         if u.device().is_cuda() && activation == Activation::Tanh && matches!(u.dtype(), DType::F32 | DType::F64) {
-            let sd = crate::cuda_kernels::tanh_forward(u, bias)?;
+            let sd = crate::exec::cuda::tanh_forward(u, bias)?;
             return Ok((sd.get(0)?, Slopes::Packed(sd)));
         }
         let u = match bias {
@@ -178,7 +178,7 @@ impl Slopes {
         Ok(match self {
             Slopes::Tensors { d1, .. } => d1.broadcast_mul(g)?,
             #[cfg(feature = "cuda")]
-            Slopes::Packed(sd) => crate::cuda_kernels::scale(sd, g)?,
+            Slopes::Packed(sd) => crate::exec::cuda::scale(sd, g)?,
         })
     }
 
@@ -188,7 +188,7 @@ impl Slopes {
             Slopes::Tensors { d1, d2 } => ((dbar.broadcast_mul(g)? * d2)?, (dbar * d1)?),
             #[cfg(feature = "cuda")]
             Slopes::Packed(sd) => {
-                let out = crate::cuda_kernels::tanh_vjp_reverse(dbar, g, sd)?;
+                let out = crate::exec::cuda::tanh_vjp_reverse(dbar, g, sd)?;
                 (out.get(0)?, out.get(1)?)
             }
         })
@@ -199,7 +199,7 @@ impl Slopes {
         Ok(match self {
             Slopes::Tensors { d1, .. } => (acc + (back * d1)?)?,
             #[cfg(feature = "cuda")]
-            Slopes::Packed(sd) => crate::cuda_kernels::add_product(acc, back, sd)?,
+            Slopes::Packed(sd) => crate::exec::cuda::add_product(acc, back, sd)?,
         })
     }
 }

@@ -4,12 +4,13 @@
 
 use crate::checkpoint::{self, ResumeInfo, TrainingInfo};
 use crate::error::{Error, Result};
+use crate::model::state::all_finite;
 use crate::model::ModelState;
 use crate::optim::{Gradients, Optimizer, OptimizerKind};
+use crate::progress::Progress;
 use candle_core::{DType, Device, Tensor, Var};
-use hnn_core::{Integrator, IntegratorKind, VectorField};
+use hnn_core::{exec, Integrator, IntegratorKind, VectorField};
 use hnn_systems::{Dataset, Split};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -316,14 +317,12 @@ impl<'a> FieldTrainer<'a> {
 }
 
 impl FieldTrainer<'_> {
-    /// Whether training steps go through the model's fused gradient-matching kernel.
-    pub fn is_fused(&self) -> Result<bool> {
-        let TrainData::Derivatives { train, .. } = self.data else { return Ok(false) };
-        if self.loss.integrator.is_some() || train.is_empty() {
-            return Ok(false);
-        }
-        let probe = self.state.model.fused_gradient_matching(&train.z.narrow(0, 0, 1)?, &train.dz.narrow(0, 0, 1)?)?;
-        Ok(probe.is_some())
+    /// Whether the execution layer computes training steps with a kernel (no autograd graph).
+    pub fn is_fused(&self) -> bool {
+        let TrainData::Derivatives { train, .. } = self.data else { return false };
+        self.loss.integrator.is_none()
+            && !train.is_empty()
+            && hnn_core::exec::has_matching_kernel(self.state.model.network(), train.z.dtype())
     }
 }
 
@@ -336,9 +335,8 @@ impl Trainable for FieldTrainer<'_> {
         let (input, target) = batch(self.data, batch_size, full, rng)?;
         let input = if input_noise > 0.0 { add_noise(&input, input_noise, rng)? } else { input };
         if self.loss.integrator.is_none() {
-            if let Some(fused) = self.state.model.fused_gradient_matching(&input, &target)? {
-                return Ok(Gradients::fused(fused));
-            }
+            let model = &self.state.model;
+            return Gradients::of_matching(exec::matching_loss(model, model.network(), &input, &target)?);
         }
         Gradients::backward(&self.loss.compute(&self.state.model, &input, &target)?)
     }
@@ -366,13 +364,13 @@ pub fn train(
     resume: Option<&Path>,
 ) -> Result<TrainReport> {
     cfg.validate()?;
-    if FieldTrainer::new(state, data, &cfg.objective)?.is_fused()? {
+    if FieldTrainer::new(state, data, &cfg.objective)?.is_fused() {
         // The fused kernel spreads each batch over rayon's threads itself.
         return train_loop(&FieldTrainer::new(state, data, &cfg.objective)?, cfg, ctx, resume);
     }
     let width = state.spec.hidden.iter().copied().max().unwrap_or(1);
     let rows = if cfg.batch_size == 0 { data.train_len() } else { cfg.batch_size.min(data.train_len()) };
-    crate::threads::run_sized(&state.device, rows, width, || {
+    hnn_core::exec::threads::run_sized(&state.device, rows, width, || {
         train_loop(&FieldTrainer::new(state, data, &cfg.objective)?, cfg, ctx, resume)
     })
 }
@@ -404,7 +402,7 @@ pub fn train_loop(
             )));
         }
     }
-    let bar = progress_bar(ctx, cfg.steps, first - 1);
+    let bar = Progress::new(ctx.progress, &ctx.label, cfg.steps, first - 1);
     let started = Instant::now();
     for step in first..=cfg.steps {
         let (value, grads) = task.batch_gradients(cfg.batch_size, cfg.input_noise, &mut rng)?;
@@ -446,23 +444,12 @@ pub fn train_loop(
             }
         }
         if step % 10 == 0 || last {
-            bar.set_position(step as u64);
-            bar.set_message(format!("loss {value:.3e}"));
+            bar.update(step, || format!("loss {value:.3e}"));
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
-    bar.finish_and_clear();
+    bar.finish();
     Ok(report)
-}
-
-fn all_finite(vars: &[(String, Var)]) -> Result<bool> {
-    for (_, v) in vars {
-        let s = v.as_tensor().to_dtype(DType::F64)?.abs()?.sum_all()?.to_scalar::<f64>()?;
-        if !s.is_finite() {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }
 
 fn diverged(step: usize, what: &str, cfg: &TrainConfig) -> Error {
@@ -472,21 +459,6 @@ fn diverged(step: usize, what: &str, cfg: &TrainConfig) -> Error {
         "; try a lower learning rate"
     };
     Error::Diverged { step, what: what.into(), hint: hint.into() }
-}
-
-fn progress_bar(ctx: &RunContext, total: usize, done: usize) -> ProgressBar {
-    if !ctx.progress {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} {msg} {per_sec} eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(ctx.label.clone());
-    bar.set_position(done as u64);
-    bar
 }
 
 /// `size` distinct indices out of `n`, drawn with `rng` (all of them, in order, if size ≥ n).

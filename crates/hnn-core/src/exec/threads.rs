@@ -26,7 +26,7 @@ pub fn init() {
     // Safe here: called at start-up, before other threads read the environment.
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         // Unset, this is the machine's parallelism.
-        std::env::set_var("RAYON_NUM_THREADS", hnn_core::cpu_threads().to_string());
+        std::env::set_var("RAYON_NUM_THREADS", crate::cpu_threads().to_string());
     }
     if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
         std::env::set_var("CANDLE_NUM_THREADS", "1");

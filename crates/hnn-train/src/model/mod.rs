@@ -1,0 +1,110 @@
+//! The models hnn trains: one trait for a learned field ([`LearnedModel`]), one for a kind of
+//! model ([`ModelFamily`], named in configs, checkpoints and tables), a registry of kinds
+//! ([`ModelKind`]), and a model with its variables ([`ModelState`]).
+//!
+//! A new model is added in one place: a type that implements the physics traits of hnn-core
+//! ([`VectorField`](hnn_core::VectorField), and [`Hamiltonian`](hnn_core::Hamiltonian) if it
+//! has an energy) with tensor ops, [`LearnedModel`] (nothing to write unless it has a fused
+//! kernel), and a [`ModelFamily`] that builds it from a [`ModelSpec`]; then
+//! [`ModelKind::register`]. It trains by gradient and trajectory matching, rolls out with every
+//! integrator, saves and loads checkpoints and is evaluated like the built-in kinds
+//! ([`builtin`]); `crates/hnn-train/tests/custom_model.rs` shows one end to end.
+
+pub mod builtin;
+mod kind;
+pub mod state;
+
+pub use kind::{ModelFamily, ModelKind};
+pub use state::{ModelSpec, ModelState};
+
+use crate::error::Result;
+use candle_core::Tensor;
+use candle_nn::VarBuilder;
+use hnn_core::exec::{Frozen, NetworkField};
+use hnn_core::{Hamiltonian, VectorField};
+use std::any::Any;
+use std::sync::Arc;
+
+/// A learned vector field: what the training loop, rollouts, checkpoints and evaluation take.
+/// Its variables are whatever it read from the `VarBuilder` its family built it with.
+pub trait LearnedModel: VectorField + Send + Sync + std::fmt::Debug + Any {
+    /// The model as one MLP field, if it is one: the execution layer then runs its fused
+    /// kernels (an opt-in accelerator, held against the tensor ops by tests). The default, no
+    /// network, trains with autograd through the model's own tensor ops.
+    fn network(&self) -> Option<NetworkField<'_>> {
+        None
+    }
+}
+
+impl LearnedModel for Frozen {}
+
+/// A built model of any kind (cheap to clone: the model is shared).
+#[derive(Clone, Debug)]
+pub struct Model {
+    inner: Arc<dyn LearnedModel>,
+}
+
+impl Model {
+    /// Builds the model of `spec` with its variables under the prefix `spec.kind.name()`.
+    pub fn build(spec: &ModelSpec, vb: VarBuilder) -> Result<Self> {
+        spec.validate()?;
+        let model = spec.kind.family().build(spec, vb.pp(spec.kind.name()))?;
+        Ok(Self { inner: Arc::from(model) })
+    }
+
+    /// Wraps a model.
+    pub fn new(model: impl LearnedModel) -> Self {
+        Self { inner: Arc::new(model) }
+    }
+
+    /// H(z) for models with a Hamiltonian; `None` for the others (the baseline).
+    pub fn energy(&self, z: &Tensor) -> Result<Option<Tensor>> {
+        Ok(match self.inner.hamiltonian() {
+            Some(h) => Some(h.energy(z)?),
+            None => None,
+        })
+    }
+
+    /// The model as one MLP field, for the execution layer (see [`LearnedModel::network`]).
+    pub fn network(&self) -> Option<NetworkField<'_>> {
+        self.inner.network()
+    }
+
+    /// The model as its concrete type, e.g. `model.downcast_ref::<NeuralHamiltonian>()`.
+    pub fn downcast_ref<T: LearnedModel>(&self) -> Option<&T> {
+        let any: &dyn Any = &*self.inner;
+        any.downcast_ref::<T>()
+    }
+
+    /// A snapshot for inference: evaluation records no autograd graph and, where the model is
+    /// an MLP field on the CPU in f32/f64, runs on the inference kernel. `self` must hold
+    /// detached weights (plain tensors, not variables), as [`ModelState::frozen`] builds it.
+    pub fn freeze(self) -> Result<Self> {
+        let dof = self.degrees_of_freedom();
+        let frozen = hnn_core::exec::freeze(self.network(), dof, self.clone())?;
+        Ok(Self::new(frozen))
+    }
+
+    /// Degrees of freedom n, read from the first state width the model accepts.
+    fn degrees_of_freedom(&self) -> usize {
+        match (self.inner.hamiltonian(), self.inner.network()) {
+            (Some(h), _) => h.degrees_of_freedom(),
+            (None, Some(n)) => n.mlp.config().input / 2,
+            (None, None) => 0,
+        }
+    }
+}
+
+impl VectorField for Model {
+    fn time_derivatives(&self, z: &Tensor) -> hnn_core::Result<Tensor> {
+        self.inner.time_derivatives(z)
+    }
+
+    fn time_derivatives_rows(&self, z: &[f64], dz: &mut [f64], width: usize) -> hnn_core::Result<()> {
+        self.inner.time_derivatives_rows(z, dz, width)
+    }
+
+    fn hamiltonian(&self) -> Option<&dyn Hamiltonian> {
+        self.inner.hamiltonian()
+    }
+}
