@@ -10,7 +10,7 @@ products (no TF32: PyTorch's default; JAX is set to "highest").
 
 hnn's figures are criterion's medians from the bench binary built with `--features cuda`
 (scripts/build_cuda.sh puts it in .cuda-bundle/benches/training): `gradient_step/explicit_f32/B`,
-the training path (the hand-written backward in tensor ops, hnn_core::explicit), and
+the training path (the hand-written backward in tensor ops, hnn_core::exec::explicit), and
 `gradient_step/autograd_f32/B` (candle's autograd through the explicit ∇H).
 
     python3 benches/gpu_compare.py --bench .cuda-bundle/benches/training --batches 1000 65536

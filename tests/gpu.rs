@@ -8,7 +8,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use hnn::core::integrators::{DormandPrince, IntegratorKind};
-use hnn::core::{rollout, Hamiltonian, Solver, VectorField};
+use hnn::core::{exec, rollout, Hamiltonian, Solver, VectorField};
 use hnn::train::checkpoint::{self, TrainingInfo};
 use hnn::train::device::{select_device, DeviceChoice, Precision};
 use hnn::train::training::{train, RunContext, TrainData};
@@ -59,8 +59,8 @@ fn twin_with(spec: ModelSpec, dtype: DType, dir: &Path) -> (ModelState, ModelSta
 
 #[test]
 fn the_training_gradients_match_the_cpu_kernel() {
-    // On the GPU, training takes its gradients from hnn_core::explicit (fused CUDA kernels for
-    // tanh, tensor ops otherwise); on the CPU from hnn_core::fused. Two implementations.
+    // On the GPU, training takes its gradients from hnn_core::exec::explicit (fused CUDA kernels
+    // for tanh, tensor ops otherwise); on the CPU from hnn_core::exec::cpu. Two implementations.
     let dir = tempfile::tempdir().unwrap();
     for dtype in [DType::F64, DType::F32] {
         for activation in ["tanh", "softplus"] {
@@ -71,18 +71,21 @@ fn the_training_gradients_match_the_cpu_kernel() {
                     let z = Tensor::randn(0f64, 1.0, (500, 4), &Device::Cpu).unwrap().to_dtype(dtype).unwrap();
                     let t = Tensor::randn(0f64, 1.0, (500, 4), &Device::Cpu).unwrap().to_dtype(dtype).unwrap();
                     let (zg, tg) = (z.to_device(&cuda()).unwrap(), t.to_device(&cuda()).unwrap());
-                    let c = cpu.model.fused_gradient_matching(&z, &t).unwrap().expect("the CPU kernel");
-                    let g = gpu.model.fused_gradient_matching(&zg, &tg).unwrap().expect("the explicit backward");
+                    let kernel = |m: &Model, z: &Tensor, t: &Tensor| {
+                        exec::network_gradient_matching(m.network().expect("an MLP field"), z, t).unwrap()
+                    };
+                    let c = kernel(&cpu.model, &z, &t).expect("the CPU kernel");
+                    let g = kernel(&gpu.model, &zg, &tg).expect("the explicit backward");
                     let what = format!("{dtype:?} {activation} {hidden:?} {kind:?}");
                     let tol = if dtype == DType::F64 { 1e-11 } else { 1e-4 };
                     assert!((g.loss - c.loss).abs() <= tol * c.loss, "{what}: loss {} vs {}", g.loss, c.loss);
-                    assert_eq!(g.grads.len(), c.grads.len(), "{what}");
-                    for ((_, a), (_, b)) in g.grads.iter().zip(&c.grads) {
+                    assert_eq!(g.params.len(), c.params.len(), "{what}");
+                    for ((_, a), (_, b)) in g.params.iter().zip(&c.params) {
                         assert!(a.device().is_cuda());
                         let e = rel(a, b);
                         assert!(e < tol, "{what}: a parameter gradient differs by {e:.2e}");
                     }
-                    let (ei, et) = (rel(&g.input, &c.input), rel(&g.target, &c.target));
+                    let (ei, et) = (rel(&g.d_states, &c.d_states), rel(&g.d_targets, &c.d_targets));
                     assert!(ei < tol && et < tol, "{what}: ∂/∂z differs by {ei:.2e}, ∂/∂target by {et:.2e}");
                 }
             }

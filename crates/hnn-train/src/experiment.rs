@@ -134,12 +134,44 @@ pub fn parse_config<T: serde::de::DeserializeOwned>(
     Ok(cfg)
 }
 
-/// Writes a run's `metrics.json` and `config.toml` (atomically).
-pub fn write_run_files(dir: &Path, metrics: &RunMetrics, config_toml: &str) -> Result<()> {
-    let json = serde_json::to_string_pretty(metrics).expect("metrics serialize");
-    hnn_systems::io::atomic_write(&dir.join("metrics.json"), json.as_bytes())?;
-    hnn_systems::io::atomic_write(&dir.join("config.toml"), config_toml.as_bytes())?;
-    Ok(())
+/// What one seed's run of an experiment (state-space or pixels) was, for its `metrics.json`.
+pub struct RunSetup<'a> {
+    /// The experiment's name.
+    pub experiment: &'a str,
+    /// The seed.
+    pub seed: u64,
+    /// Where it trained.
+    pub device: &'a candle_core::Device,
+    /// How it was run.
+    pub opts: &'a RunOptions,
+    /// Optimizer steps per model.
+    pub steps: usize,
+    /// Training and test samples.
+    pub samples: (usize, usize),
+    /// When the run started.
+    pub started: std::time::Instant,
+}
+
+impl RunMetrics {
+    /// The metrics of a finished run, written with its effective config to `dir`
+    /// (`metrics.json`, `config.toml`, atomically).
+    pub fn write(setup: RunSetup, models: BTreeMap<String, ModelRun>, dir: &Path, config_toml: &str) -> Result<Self> {
+        let metrics = RunMetrics {
+            experiment: setup.experiment.to_string(),
+            seed: setup.seed,
+            device: device_name(setup.device).into(),
+            dtype: setup.opts.precision.name().into(),
+            steps: setup.steps,
+            train_samples: setup.samples.0,
+            test_samples: setup.samples.1,
+            models,
+            wall_seconds: setup.started.elapsed().as_secs_f64(),
+        };
+        let json = serde_json::to_string_pretty(&metrics).expect("metrics serialize");
+        hnn_systems::io::atomic_write(&dir.join("metrics.json"), json.as_bytes())?;
+        hnn_systems::io::atomic_write(&dir.join("config.toml"), config_toml.as_bytes())?;
+        Ok(metrics)
+    }
 }
 
 /// The plot colour of a model kind (the same in every plot).
@@ -413,19 +445,16 @@ fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Dev
             tracing::warn!("plots not drawn: {e}");
         }
     }
-    let metrics = RunMetrics {
-        experiment: cfg.name.clone(),
+    let setup = RunSetup {
+        experiment: &cfg.name,
         seed,
-        device: device_name(device).into(),
-        dtype: opts.precision.name().into(),
+        device,
+        opts,
         steps: cfg.train.steps,
-        train_samples: ds.train.len(),
-        test_samples: ds.test.len(),
-        models,
-        wall_seconds: started.elapsed().as_secs_f64(),
+        samples: (ds.train.len(), ds.test.len()),
+        started,
     };
-    write_run_files(&dir, &metrics, &cfg.to_toml())?;
-    Ok(metrics)
+    RunMetrics::write(setup, models, &dir, &cfg.to_toml())
 }
 
 fn draw_plots(

@@ -193,7 +193,7 @@ impl Optimizer {
             (Some(m), Some(v)) => Some(Tensor::stack(&[m.flatten_all()?, v.flatten_all()?], 0)?),
             _ => None,
         };
-        let update = hnn_core::cuda_kernels::AdamUpdate {
+        let update = hnn_core::exec::cuda::AdamUpdate {
             lr: h.lr,
             betas: (self.beta1, self.beta2),
             bias_corrections: (h.bias1, h.bias2),
@@ -202,7 +202,7 @@ impl Optimizer {
             decoupled: self.kind == OptimizerKind::AdamW,
             grad_scale: h.grad_scale,
         };
-        let out = hnn_core::cuda_kernels::adam(theta, g, moments.as_ref(), update)?;
+        let out = hnn_core::exec::cuda::adam(theta, g, moments.as_ref(), update)?;
         let shape = theta.shape();
         var.set(&out.get(0)?.reshape(shape)?)?;
         self.m[i] = Some(out.get(1)?.reshape(shape)?);

@@ -70,7 +70,7 @@ fn ptx() -> candle_core::Result<&'static str> {
 }
 
 fn cpu_only(name: &str) -> candle_core::Error {
-    candle_core::Error::Msg(format!("{name} is a CUDA kernel: the CPU uses hnn_core::fused"))
+    candle_core::Error::Msg(format!("{name} is a CUDA kernel: the CPU uses hnn_core::exec::cpu"))
 }
 
 /// The CPU forward of a CUDA-only custom op (with 2 or 3 inputs): an error.

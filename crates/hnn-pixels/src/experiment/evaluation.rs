@@ -1,0 +1,144 @@
+//! Evaluation of a trained pixel model: latent rollouts from held-out first frames, decoded and
+//! compared frame by frame, with the energy through the fitted linear map.
+
+use super::*;
+use crate::data::PixelDataset;
+use candle_core::{DType, Device};
+use hnn_core::{rollout, IntegratorKind, Solver};
+use hnn_systems::AnalyticHamiltonian;
+use hnn_train::eval::{MeanSem, ModelMetrics};
+use hnn_train::Result;
+use serde::Serialize;
+
+/// One model's rollout evaluation.
+pub(super) struct Rollout {
+    pub(super) metrics: ModelMetrics,
+    pub(super) frame_mse: Vec<f64>,
+    pub(super) latent: Vec<Vec<[f64; 2]>>,
+    /// The true frame pairs of the same trajectories, encoded: where the rollout should be.
+    pub(super) encoded: Vec<Vec<[f64; 2]>>,
+    pub(super) frames: Vec<Vec<Vec<f32>>>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn evaluate(
+    run: &PixelRun,
+    cfg: &PixelExperiment,
+    eval: &PixelDataset,
+    train: &Windows,
+    test: &Windows,
+    device: &Device,
+) -> Result<Rollout> {
+    let model = &run.model;
+    let dynamics = run.frozen_dynamics()?;
+    let px = cfg.data.renderer.pixels();
+    let steps = cfg.eval.rollout_steps;
+    let e = eval.frames.dims()[0];
+    // Linear map latent → (θ, p), fitted on the training pairs.
+    let x_train = train.first_pairs()?;
+    let z_train = model.ae.encode(&x_train)?.to_dtype(DType::F64)?.to_vec2::<f64>()?;
+    let s_train = train.states.to_vec2::<f64>()?;
+    let a = fit_linear_map(&z_train, &s_train);
+    // Roll out from the first pair of each held-out trajectory.
+    let dtype = x_train.dtype();
+    let x0 = eval.pairs(0, e)?.narrow(1, 0, 1)?.squeeze(1)?.to_dtype(dtype)?.to_device(device)?;
+    let z0 = model.ae.encode(&x0)?.detach();
+    let times: Vec<f64> = (0..=steps).map(|t| t as f64).collect();
+    let solver = Solver::Fixed { integrator: cfg.eval.method.parse::<IntegratorKind>()?.build(), dt: cfg.eval.dt };
+    let rollout_started = std::time::Instant::now();
+    let zs = rollout(&dynamics, &z0, &times, &solver)?; // [T, E, 2]
+    let rollout_seconds = rollout_started.elapsed().as_secs_f64();
+    let decoded = model.ae.decode(&zs.reshape(((steps + 1) * e, 2))?)?.narrow(1, 0, px)?.reshape((steps + 1, e, px))?;
+    let decoded = decoded.to_dtype(DType::F32)?.to_device(&Device::Cpu)?.to_vec3::<f32>()?;
+    let truth = eval.frames.to_vec3::<f32>()?; // [E, steps + 2, px]
+    let states = eval.states.to_vec3::<f64>()?;
+    let latent = zs.to_dtype(DType::F64)?.to_device(&Device::Cpu)?.to_vec3::<f64>()?;
+    let h = &cfg.data.pendulum;
+    let analysis = cfg.eval.analysis_energy.as_ref().map(|s| s.hamiltonian());
+    let mut frame_mse = vec![0.0; steps + 1];
+    let (mut e_mse, mut a_mse, mut t_mse, mut drift, mut valid) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut paths = vec![];
+    for j in 0..e {
+        let (mut se_energy, mut se_analysis) = (0.0, 0.0);
+        let mut se_frames = 0.0;
+        let mut valid_until = steps as f64;
+        let mut path = vec![];
+        for t in 0..=steps {
+            let err: f64 =
+                decoded[t][j].iter().zip(&truth[j][t]).map(|(p, q)| ((p - q) as f64).powi(2)).sum::<f64>() / px as f64;
+            frame_mse[t] += err / e as f64;
+            se_frames += err;
+            if err > 0.02 && valid_until == steps as f64 {
+                valid_until = t as f64;
+            }
+            let s = map_state(&a, &latent[t][j]);
+            path.push([latent[t][j][0], latent[t][j][1]]);
+            se_energy += (h.energy_at(&s) - h.energy_at(&states[j][t])).powi(2);
+            if let Some(a) = &analysis {
+                se_analysis += (a.energy_at(&s) - a.energy_at(&states[j][t])).powi(2);
+            }
+        }
+        let e0 = h.energy_at(&map_state(&a, &latent[0][j]));
+        let e1 = h.energy_at(&map_state(&a, &latent[steps][j]));
+        e_mse.push(se_energy / (steps + 1) as f64);
+        a_mse.push(se_analysis / (steps + 1) as f64);
+        t_mse.push(se_frames / (steps + 1) as f64);
+        drift.push(((e1 - e0) / e0).abs());
+        valid.push(valid_until);
+        paths.push(path);
+    }
+    let weights = cfg.model.loss_weights();
+    let train_loss = total_loss(model, train, weights)?;
+    let test_loss = total_loss(model, test, weights)?;
+    let metrics = ModelMetrics {
+        train_loss: MeanSem::of(&[train_loss]),
+        test_loss: MeanSem::of(&[test_loss]),
+        energy_mse: MeanSem::of(&e_mse),
+        energy_mse_analysis: analysis.is_some().then(|| MeanSem::of(&a_mse)),
+        trajectory_mse: MeanSem::of(&t_mse),
+        energy_drift: MeanSem::of(&drift),
+        valid_time: MeanSem::of(&valid),
+        solver_fallback: false,
+        rollout_seconds,
+    };
+    // Frames of the first held-out trajectory, for the strip and the GIF.
+    let frames = vec![(0..=steps).map(|t| decoded[t][0].clone()).collect()];
+    // The encoded true pairs of the first few trajectories, for the phase portrait.
+    let shown = e.min(3);
+    let pairs = eval.pairs(0, shown)?.to_dtype(dtype)?.to_device(device)?; // [shown, steps + 1, 2·px]
+    let encoded = model.ae.encode(&pairs.reshape((shown * (steps + 1), 2 * px))?)?;
+    let encoded = encoded.reshape((shown, steps + 1, 2))?.to_dtype(DType::F64)?.to_device(&Device::Cpu)?;
+    let encoded =
+        encoded.to_vec3::<f64>()?.into_iter().map(|p| p.into_iter().map(|z| [z[0], z[1]]).collect()).collect();
+    Ok(Rollout { metrics, frame_mse, latent: paths, encoded, frames })
+}
+
+/// What evaluating a pixel checkpoint gives: the Table 1 metrics and the frame MSE per frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointEval {
+    /// Losses, energy MSE (physical and, if configured, the analysis's), frame MSE.
+    pub metrics: ModelMetrics,
+    /// Mean frame MSE at each rolled-out frame.
+    pub frame_mse: Vec<f64>,
+}
+
+impl PixelCheckpoint {
+    /// Evaluates the model as `hnn exp` evaluates the models it trains, with the stored config or
+    /// `config`, on the data of `seed` (default: the seed it was trained on, else 0). `hnn eval`
+    /// on a pixel checkpoint.
+    pub fn evaluate(
+        self,
+        config: Option<PixelExperiment>,
+        seed: Option<u64>,
+        device: &Device,
+    ) -> Result<CheckpointEval> {
+        let cfg = config.unwrap_or(self.experiment);
+        cfg.validate()?;
+        let mut run = self.run;
+        run.model.latent_step = cfg.model.latent_step()?;
+        let dtype = run.dtype();
+        let data = RunData::new(&cfg, seed.or(self.data_seed).unwrap_or(0), dtype, device)?;
+        let o = evaluate(&run, &cfg, &data.eval, &data.train, &data.test, device)?;
+        Ok(CheckpointEval { metrics: o.metrics, frame_mse: o.frame_mse })
+    }
+}
