@@ -8,7 +8,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use hnn::core::integrators::{DormandPrince, IntegratorKind};
-use hnn::core::{exec, rollout, Hamiltonian, Solver, VectorField};
+use hnn::core::{exec, rollout, Solver, VectorField};
 use hnn::train::checkpoint::{self, TrainingInfo};
 use hnn::train::device::{select_device, DeviceChoice, Precision};
 use hnn::train::training::{train, RunContext, TrainData};

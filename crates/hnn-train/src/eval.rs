@@ -342,102 +342,99 @@ pub fn evaluate(
     cfg: &EvalConfig,
 ) -> Result<(ModelMetrics, Rollouts)> {
     let width = state.spec.hidden.iter().copied().max().unwrap_or(1);
-    hnn_core::exec::threads::run_sized(&state.device, set.starts.len(), width, || {
-        evaluate_in_budget(state, objective, data, set, cfg)
-    })
-}
+    hnn_core::exec::threads::run_sized(
+        &state.device,
+        set.starts.len(),
+        width,
+        || -> Result<(ModelMetrics, Rollouts)> {
+            let frozen = state.frozen(state.dtype, &state.device)?;
+            let train_loss = MeanSem::of(&per_sample_errors(&frozen, objective, data, true)?);
+            let test_loss = MeanSem::of(&per_sample_errors(&frozen, objective, data, false)?);
 
-fn evaluate_in_budget(
-    state: &ModelState,
-    objective: &Objective,
-    data: &TrainData,
-    set: &EvalSet,
-    cfg: &EvalConfig,
-) -> Result<(ModelMetrics, Rollouts)> {
-    let frozen = state.frozen(state.dtype, &state.device)?;
-    let train_loss = MeanSem::of(&per_sample_errors(&frozen, objective, data, true)?);
-    let test_loss = MeanSem::of(&per_sample_errors(&frozen, objective, data, false)?);
-
-    let precision = cfg.field_precision.dtype();
-    let rollout_model = state.frozen(precision, &Device::Cpu)?;
-    let field = InPrecision { field: &rollout_model, dtype: precision };
-    let width = set.starts[0].len();
-    let z0 = Tensor::from_vec(set.starts.concat(), (set.starts.len(), width), &Device::Cpu)?;
-    let rollout_started = std::time::Instant::now();
-    let (traj, fallback) = match rollout_parallel(&field, &z0, &set.times, &cfg.solver()?, cpu_threads()) {
-        Ok(t) => (t, false),
-        Err(e) => {
-            tracing::warn!("adaptive rollout failed ({e}); falling back to RK4 with a fixed step");
-            let dt = (set.times[1] - set.times[0]) / 20.0;
-            (
-                rollout_parallel(
-                    &field,
-                    &z0,
-                    &set.times,
-                    &Solver::fixed(hnn_core::integrators::Rk4, dt),
-                    cpu_threads(),
-                )?,
-                true,
-            )
-        }
-    };
-    let rollout_seconds = rollout_started.elapsed().as_secs_f64();
-    // [T, B, 2n] → per start [T·2n]
-    let t_len = set.times.len();
-    let flat = traj.transpose(0, 1)?.contiguous()?.reshape((set.starts.len(), t_len * width))?.to_vec2::<f64>()?;
-    let h = set.system.hamiltonian();
-    let analysis = cfg.analysis_energy.as_ref().map(|s| s.hamiltonian());
-    let (mut e_mse, mut a_mse, mut t_mse, mut drift, mut valid) = (vec![], vec![], vec![], vec![], vec![]);
-    for (model_traj, true_traj) in flat.iter().zip(&set.truth) {
-        let rows = model_traj.chunks(width).zip(true_traj.chunks(width));
-        let energy_sq = |h: &dyn AnalyticHamiltonian| -> f64 {
-            model_traj
-                .chunks(width)
-                .zip(true_traj.chunks(width))
-                .map(|(m, t)| (h.energy_at(m) - h.energy_at(t)).powi(2))
-                .sum::<f64>()
-                / t_len as f64
-        };
-        e_mse.push(sanitize(energy_sq(h.as_ref())));
-        if let Some(a) = &analysis {
-            a_mse.push(sanitize(energy_sq(a.as_ref())));
-        }
-        let se: f64 = rows.clone().map(|(m, t)| m.iter().zip(t).map(|(a, b)| (a - b).powi(2)).sum::<f64>()).sum();
-        t_mse.push(sanitize(se / (t_len * width) as f64));
-        let e0 = h.energy_at(&model_traj[..width]);
-        let e1 = h.energy_at(&model_traj[(t_len - 1) * width..]);
-        drift.push(sanitize(((e1 - e0) / e0).abs()));
-        let mut valid_until = *set.times.last().expect("times");
-        for (k, (m, t)) in rows.enumerate() {
-            let err: f64 = m.iter().zip(t).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
-            let norm: f64 = t.iter().map(|b| b * b).sum::<f64>().sqrt().max(1e-12);
-            let ratio = err / norm;
-            if ratio.is_nan() || ratio > cfg.valid_threshold {
-                valid_until = set.times[k];
-                break;
+            let precision = cfg.field_precision.dtype();
+            let rollout_model = state.frozen(precision, &Device::Cpu)?;
+            let field = InPrecision { field: &rollout_model, dtype: precision };
+            let width = set.starts[0].len();
+            let z0 = Tensor::from_vec(set.starts.concat(), (set.starts.len(), width), &Device::Cpu)?;
+            let rollout_started = std::time::Instant::now();
+            let (traj, fallback) = match rollout_parallel(&field, &z0, &set.times, &cfg.solver()?, cpu_threads()) {
+                Ok(t) => (t, false),
+                Err(e) => {
+                    tracing::warn!("adaptive rollout failed ({e}); falling back to RK4 with a fixed step");
+                    let dt = (set.times[1] - set.times[0]) / 20.0;
+                    (
+                        rollout_parallel(
+                            &field,
+                            &z0,
+                            &set.times,
+                            &Solver::fixed(hnn_core::integrators::Rk4, dt),
+                            cpu_threads(),
+                        )?,
+                        true,
+                    )
+                }
+            };
+            let rollout_seconds = rollout_started.elapsed().as_secs_f64();
+            // [T, B, 2n] → per start [T·2n]
+            let t_len = set.times.len();
+            let flat =
+                traj.transpose(0, 1)?.contiguous()?.reshape((set.starts.len(), t_len * width))?.to_vec2::<f64>()?;
+            let h = set.system.hamiltonian();
+            let analysis = cfg.analysis_energy.as_ref().map(|s| s.hamiltonian());
+            let (mut e_mse, mut a_mse, mut t_mse, mut drift, mut valid) = (vec![], vec![], vec![], vec![], vec![]);
+            for (model_traj, true_traj) in flat.iter().zip(&set.truth) {
+                let rows = model_traj.chunks(width).zip(true_traj.chunks(width));
+                let energy_sq = |h: &dyn AnalyticHamiltonian| -> f64 {
+                    model_traj
+                        .chunks(width)
+                        .zip(true_traj.chunks(width))
+                        .map(|(m, t)| (h.energy_at(m) - h.energy_at(t)).powi(2))
+                        .sum::<f64>()
+                        / t_len as f64
+                };
+                e_mse.push(sanitize(energy_sq(h.as_ref())));
+                if let Some(a) = &analysis {
+                    a_mse.push(sanitize(energy_sq(a.as_ref())));
+                }
+                let se: f64 =
+                    rows.clone().map(|(m, t)| m.iter().zip(t).map(|(a, b)| (a - b).powi(2)).sum::<f64>()).sum();
+                t_mse.push(sanitize(se / (t_len * width) as f64));
+                let e0 = h.energy_at(&model_traj[..width]);
+                let e1 = h.energy_at(&model_traj[(t_len - 1) * width..]);
+                drift.push(sanitize(((e1 - e0) / e0).abs()));
+                let mut valid_until = *set.times.last().expect("times");
+                for (k, (m, t)) in rows.enumerate() {
+                    let err: f64 = m.iter().zip(t).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+                    let norm: f64 = t.iter().map(|b| b * b).sum::<f64>().sqrt().max(1e-12);
+                    let ratio = err / norm;
+                    if ratio.is_nan() || ratio > cfg.valid_threshold {
+                        valid_until = set.times[k];
+                        break;
+                    }
+                }
+                valid.push(valid_until);
             }
-        }
-        valid.push(valid_until);
-    }
-    let analysis_mse = match cfg.analysis_time_rescale {
-        Some(r) => {
-            let quantity = analysis.as_deref().unwrap_or(h.as_ref());
-            Some(MeanSem::of(&rescaled_energy_mse(&field, set, cfg, quantity, 1.0 + r)?))
-        }
-        None => analysis.map(|_| MeanSem::of(&a_mse)),
-    };
-    let metrics = ModelMetrics {
-        train_loss,
-        test_loss,
-        energy_mse: MeanSem::of(&e_mse),
-        energy_mse_analysis: analysis_mse,
-        trajectory_mse: MeanSem::of(&t_mse),
-        energy_drift: MeanSem::of(&drift),
-        valid_time: MeanSem::of(&valid),
-        solver_fallback: fallback,
-        rollout_seconds,
-    };
-    Ok((metrics, flat))
+            let analysis_mse = match cfg.analysis_time_rescale {
+                Some(r) => {
+                    let quantity = analysis.as_deref().unwrap_or(h.as_ref());
+                    Some(MeanSem::of(&rescaled_energy_mse(&field, set, cfg, quantity, 1.0 + r)?))
+                }
+                None => analysis.map(|_| MeanSem::of(&a_mse)),
+            };
+            let metrics = ModelMetrics {
+                train_loss,
+                test_loss,
+                energy_mse: MeanSem::of(&e_mse),
+                energy_mse_analysis: analysis_mse,
+                trajectory_mse: MeanSem::of(&t_mse),
+                energy_drift: MeanSem::of(&drift),
+                valid_time: MeanSem::of(&valid),
+                solver_fallback: fallback,
+                rollout_seconds,
+            };
+            Ok((metrics, flat))
+        },
+    )
 }
 
 /// Energy MSE per start under the reference spring analysis's time protocol (see

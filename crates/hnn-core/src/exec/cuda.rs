@@ -126,6 +126,26 @@ fn config(n: usize) -> LaunchConfig {
     LaunchConfig::for_num_elems(n.min(u32::MAX as usize) as u32)
 }
 
+/// Runs the kernel `$kernel` (for `$T`) on `$dev` with a grid-stride over `$n` elements, into a
+/// fresh output of `$len` elements passed as its first argument, then `$args`; evaluates to the
+/// output's storage. Every use must pass the arguments of the kernel's signature in `SOURCE`,
+/// whose loops index below the bounds stated at the use.
+macro_rules! launch {
+    ($T:ty, $dev:expr, $kernel:literal, out: $len:expr, over: $n:expr, args: [$($arg:expr),* $(,)?]) => {{
+        let dev = $dev;
+        let grid = config($n);
+        let (func, out) = prepare::<$T>(dev, $kernel, $len)?;
+        let stream = dev.cuda_stream();
+        let mut builder = stream.launch_builder(&func);
+        builder.arg(&out);
+        $(builder.arg($arg);)*
+        // SAFETY: the arguments match the kernel's signature and the kernel stays within the
+        // lengths of its buffers (the macro's contract, stated at each use).
+        unsafe { builder.launch(grid) }.w()?;
+        CudaStorage::wrap_cuda_slice(out, dev.clone())
+    }};
+}
+
 macro_rules! by_dtype {
     ($dtype:expr, $f:ident, $($arg:expr),*) => {
         match $dtype {
@@ -163,14 +183,9 @@ impl CustomOp2 for TanhForward {
         ) -> candle_core::Result<CudaStorage> {
             let (n, w) = (lu.shape().elem_count(), *lu.dims().last().unwrap_or(&1));
             let (uv, bv) = (view::<T>(u, lu, op.name())?, view::<T>(b, lb, op.name())?);
-            let (func, out) = prepare::<T>(u.device(), "hnn_tanh_forward", 2 * n)?;
-            let stream = u.device().cuda_stream();
             let (n64, w64, flag) = (n as u64, w as u64, i32::from(op.has_bias));
-            let mut a = stream.launch_builder(&func);
-            a.arg(&out).arg(&uv).arg(&bv).arg(&n64).arg(&w64).arg(&flag);
-            // SAFETY: the arguments match the kernel's signature; it indexes below 2n.
-            unsafe { a.launch(config(n)) }.w()?;
-            Ok(CudaStorage::wrap_cuda_slice(out, u.device().clone()))
+            // Writes below 2n, reads u below n and b below w.
+            Ok(launch!(T, u.device(), "hnn_tanh_forward", out: 2 * n, over: n, args: [&uv, &bv, &n64, &w64, &flag]))
         }
         let (rows, w) = lu.shape().dims2()?;
         Ok((by_dtype!(u.dtype(), go, self, u, lu, b, lb)?, Shape::from((2, rows, w))))
@@ -202,14 +217,9 @@ impl CustomOp2 for Scale {
             let n = rows * w;
             let row = i32::from(lg.shape().elem_count() == w);
             let (sv, gv) = (view::<T>(sd, ls, "hnn-scale")?, view::<T>(g, lg, "hnn-scale")?);
-            let (func, out) = prepare::<T>(sd.device(), "hnn_scale", n)?;
-            let stream = sd.device().cuda_stream();
             let (n64, w64) = (n as u64, w as u64);
-            let mut a = stream.launch_builder(&func);
-            a.arg(&out).arg(&sv).arg(&gv).arg(&n64).arg(&w64).arg(&row);
-            // SAFETY: the arguments match the kernel's signature; it indexes below n (2n in sd).
-            unsafe { a.launch(config(n)) }.w()?;
-            Ok(CudaStorage::wrap_cuda_slice(out, sd.device().clone()))
+            // Writes below n, reads sd below 2n and g below n (or w, a row).
+            Ok(launch!(T, sd.device(), "hnn_scale", out: n, over: n, args: [&sv, &gv, &n64, &w64, &row]))
         }
         let (_, rows, w) = ls.shape().dims3()?;
         Ok((by_dtype!(sd.dtype(), go, sd, ls, g, lg)?, Shape::from((rows, w))))
@@ -246,14 +256,11 @@ impl CustomOp3 for TanhVjpReverse {
             let n = rows * w;
             let row = i32::from(lg.shape().elem_count() == w);
             let (dv, gv, sv) = (view::<T>(dbar, ld, name)?, view::<T>(g, lg, name)?, view::<T>(sd, ls, name)?);
-            let (func, out) = prepare::<T>(dbar.device(), "hnn_tanh_vjp_reverse", 2 * n)?;
-            let stream = dbar.device().cuda_stream();
             let (n64, w64) = (n as u64, w as u64);
-            let mut a = stream.launch_builder(&func);
-            a.arg(&out).arg(&dv).arg(&gv).arg(&sv).arg(&n64).arg(&w64).arg(&row);
-            // SAFETY: the arguments match the kernel's signature; it indexes below 2n.
-            unsafe { a.launch(config(n)) }.w()?;
-            Ok(CudaStorage::wrap_cuda_slice(out, dbar.device().clone()))
+            // Writes below 2n, reads sd below 2n, dbar below n and g below n (or w, a row).
+            Ok(
+                launch!(T, dbar.device(), "hnn_tanh_vjp_reverse", out: 2 * n, over: n, args: [&dv, &gv, &sv, &n64, &w64, &row]),
+            )
         }
         let (rows, w) = ld.shape().dims2()?;
         Ok((by_dtype!(dbar.dtype(), go, dbar, ld, g, lg, sd, ls)?, Shape::from((2, rows, w))))
@@ -288,14 +295,9 @@ impl CustomOp3 for AddProduct {
             let name = "hnn-add-product";
             let n = la.shape().elem_count();
             let (av, bv, sv) = (view::<T>(acc, la, name)?, view::<T>(back, lb, name)?, view::<T>(sd, ls, name)?);
-            let (func, out) = prepare::<T>(acc.device(), "hnn_add_product", n)?;
-            let stream = acc.device().cuda_stream();
             let n64 = n as u64;
-            let mut a = stream.launch_builder(&func);
-            a.arg(&out).arg(&av).arg(&bv).arg(&sv).arg(&n64);
-            // SAFETY: the arguments match the kernel's signature; it indexes below n (2n in sd).
-            unsafe { a.launch(config(n)) }.w()?;
-            Ok(CudaStorage::wrap_cuda_slice(out, acc.device().clone()))
+            // Writes below n, reads sd below 2n and the others below n.
+            Ok(launch!(T, acc.device(), "hnn_add_product", out: n, over: n, args: [&av, &bv, &sv, &n64]))
         }
         Ok((by_dtype!(acc.dtype(), go, acc, la, back, lb, sd, ls)?, la.shape().clone()))
     }
@@ -364,8 +366,6 @@ impl CustomOp3 for Adam {
             let name = op.name();
             let n = lt.shape().elem_count();
             let (tv, gv, mvv) = (view::<T>(theta, lt, name)?, view::<T>(g, lg, name)?, view::<T>(mv, lm, name)?);
-            let (func, out) = prepare::<T>(theta.device(), "hnn_adam", 3 * n)?;
-            let stream = theta.device().cuda_stream();
             let h = op.h;
             let f = |x: f64| T::from_f64(x);
             let (n64, has) = (n as u64, i32::from(op.has_moments));
@@ -380,13 +380,9 @@ impl CustomOp3 for Adam {
                 f(h.grad_scale),
             );
             let decoupled = i32::from(h.decoupled);
-            let mut a = stream.launch_builder(&func);
-            a.arg(&out).arg(&tv).arg(&gv).arg(&mvv).arg(&n64).arg(&has);
-            a.arg(&lr).arg(&b1).arg(&b2).arg(&c1).arg(&c2).arg(&eps).arg(&wd).arg(&scale).arg(&decoupled);
-            // SAFETY: the arguments match the kernel's signature; it indexes below 3n (2n in mv,
-            // read only when has_moments).
-            unsafe { a.launch(config(n)) }.w()?;
-            Ok(CudaStorage::wrap_cuda_slice(out, theta.device().clone()))
+            // Writes below 3n, reads θ and g below n and mv below 2n (only when has_moments).
+            Ok(launch!(T, theta.device(), "hnn_adam", out: 3 * n, over: n,
+                args: [&tv, &gv, &mvv, &n64, &has, &lr, &b1, &b2, &c1, &c2, &eps, &wd, &scale, &decoupled]))
         }
         let n = lt.shape().elem_count();
         Ok((by_dtype!(theta.dtype(), go, self, theta, lt, g, lg, mv, lm)?, Shape::from((3, n))))

@@ -7,77 +7,59 @@ use candle_nn::VarBuilder;
 use hnn_core::exec::NetworkField;
 use hnn_core::{Baseline, NeuralHamiltonian, SeparableHamiltonian};
 
-/// [`ModelKind::HNN`](super::ModelKind::HNN).
-pub struct HnnFamily;
+/// A family for an hnn-core model built as `Model::new(dof, hidden, activation, vb)`.
+macro_rules! family {
+    ($(#[$doc:meta])* $family:ident, $model:ty, $name:literal, $summary:literal, curvature: $curvature:literal, seed: $seed:literal) => {
+        $(#[$doc])*
+        pub struct $family;
 
-impl ModelFamily for HnnFamily {
-    fn name(&self) -> &'static str {
-        "hnn"
-    }
-    fn summary(&self) -> &'static str {
-        "the Hamiltonian Neural Network: an MLP H(q, p), field J∇H"
-    }
-    fn needs_curvature(&self) -> bool {
-        true
-    }
-    fn build(&self, spec: &ModelSpec, vb: VarBuilder) -> Result<Box<dyn LearnedModel>> {
-        Ok(Box::new(NeuralHamiltonian::new(spec.dof, &spec.hidden, spec.activation()?, vb)?))
-    }
-    fn seed_offset(&self) -> u64 {
-        2
-    }
+        impl ModelFamily for $family {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn summary(&self) -> &'static str {
+                $summary
+            }
+            fn needs_curvature(&self) -> bool {
+                $curvature
+            }
+            fn build(&self, spec: &ModelSpec, vb: VarBuilder) -> Result<Box<dyn LearnedModel>> {
+                Ok(Box::new(<$model>::new(spec.dof, &spec.hidden, spec.activation()?, vb)?))
+            }
+            fn seed_offset(&self) -> u64 {
+                $seed
+            }
+        }
+    };
 }
 
+family!(
+    /// [`ModelKind::HNN`](super::ModelKind::HNN).
+    HnnFamily, NeuralHamiltonian, "hnn", "the Hamiltonian Neural Network: an MLP H(q, p), field J∇H",
+    curvature: true, seed: 2
+);
+family!(
+    /// [`ModelKind::SEPARABLE_HNN`](super::ModelKind::SEPARABLE_HNN).
+    SeparableHnnFamily, SeparableHamiltonian, "separable_hnn", "a separable HNN: H = T(p) + V(q), two MLPs",
+    curvature: true, seed: 3
+);
+family!(
+    /// [`ModelKind::BASELINE`](super::ModelKind::BASELINE).
+    BaselineFamily, Baseline, "baseline", "the baseline: an MLP that outputs ż",
+    curvature: false, seed: 1
+);
+
+/// Its MLP runs on the execution layer's kernels.
 impl LearnedModel for NeuralHamiltonian {
     fn network(&self) -> Option<NetworkField<'_>> {
         Some(NeuralHamiltonian::network(self))
     }
 }
 
-/// [`ModelKind::SEPARABLE_HNN`](super::ModelKind::SEPARABLE_HNN).
-pub struct SeparableHnnFamily;
-
-impl ModelFamily for SeparableHnnFamily {
-    fn name(&self) -> &'static str {
-        "separable_hnn"
-    }
-    fn summary(&self) -> &'static str {
-        "a separable HNN: H = T(p) + V(q), two MLPs"
-    }
-    fn needs_curvature(&self) -> bool {
-        true
-    }
-    fn build(&self, spec: &ModelSpec, vb: VarBuilder) -> Result<Box<dyn LearnedModel>> {
-        Ok(Box::new(SeparableHamiltonian::new(spec.dof, &spec.hidden, spec.activation()?, vb)?))
-    }
-    fn seed_offset(&self) -> u64 {
-        3
-    }
-}
-
+/// Two MLPs: tensor ops and autograd.
 impl LearnedModel for SeparableHamiltonian {}
 
-/// [`ModelKind::BASELINE`](super::ModelKind::BASELINE).
-pub struct BaselineFamily;
-
-impl ModelFamily for BaselineFamily {
-    fn name(&self) -> &'static str {
-        "baseline"
-    }
-    fn summary(&self) -> &'static str {
-        "the baseline: an MLP that outputs ż"
-    }
-    fn needs_curvature(&self) -> bool {
-        false
-    }
-    fn build(&self, spec: &ModelSpec, vb: VarBuilder) -> Result<Box<dyn LearnedModel>> {
-        Ok(Box::new(Baseline::new(spec.dof, &spec.hidden, spec.activation()?, vb)?))
-    }
-    fn seed_offset(&self) -> u64 {
-        1
-    }
-}
-
+/// Its MLP runs on the execution layer's kernels.
 impl LearnedModel for Baseline {
     fn network(&self) -> Option<NetworkField<'_>> {
         Some(Baseline::network(self))
