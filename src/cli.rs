@@ -434,9 +434,17 @@ fn parse_state(z0: &str, dim: usize) -> Result<Vec<f64>> {
 }
 
 /// `points` output times from 0 to `t_end`.
+/// The most output times `hnn rollout --points` takes.
+const MAX_POINTS: usize = 10_000_000;
+
 fn output_times(t_end: f64, points: usize) -> Result<Vec<f64>> {
     if points < 2 || t_end.is_nan() || t_end <= 0.0 || t_end.is_infinite() {
         return Err(Error::Config("--points must be ≥ 2 and --t-end positive".into()));
+    }
+    if points > MAX_POINTS {
+        return Err(Error::Config(format!(
+            "--points {points} is more than {MAX_POINTS} output times (each holds the whole state)"
+        )));
     }
     Ok((0..points).map(|i| t_end * i as f64 / (points - 1) as f64).collect())
 }

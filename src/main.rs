@@ -8,6 +8,13 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // A closed stdout (`hnn rollout … | head -1`) ends the command quietly, as it does other
+    // Unix tools, instead of a panic in `println!`: Rust ignores SIGPIPE by default.
+    #[cfg(unix)]
+    // SAFETY: at start-up, before any other thread exists; restores the default action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     hnn::keep_freed_memory();
     match hnn::cli::main() {
         Ok(()) => ExitCode::SUCCESS,

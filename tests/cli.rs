@@ -68,3 +68,40 @@ fn pixel_checkpoints_train_resume_evaluate_and_roll_out() {
     refused(d, &["eval", "cut.safetensors"], "cut.safetensors");
     assert_eq!(std::fs::read(d.join("runs/pixels/0/hnn.safetensors")).unwrap(), good);
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly_and_runaway_sizes_are_refused() {
+    use std::io::BufRead;
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let spring = repo.join("experiments/spring.toml");
+    let spring = spring.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["train", "--config", spring, "--model", "hnn", "--steps", "2", "--out", "hnn.safetensors"]);
+
+    // `hnn rollout … | head -1`: the reader leaves after one line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hnn"))
+        .args(["rollout", "hnn.safetensors", "--z0", "0.5,0", "--t-end", "1", "--points", "200000"])
+        .current_dir(d)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("t,q0,p0,H"), "{first}");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert!(out.status.success() || out.status.signal() == Some(13), "ended by {:?}", out.status);
+    }
+
+    let rollout = ["rollout", "hnn.safetensors", "--z0", "0.5,0", "--t-end", "1"];
+    refused(d, &[&rollout[..], &["--points", "100000000000"]].concat(), "--points");
+    refused(d, &[&rollout[..], &["--method", "rk4", "--dt", "1e-300"]].concat(), "dt = 1e-300");
+}

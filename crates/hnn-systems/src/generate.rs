@@ -120,6 +120,10 @@ impl InitialStates {
     }
 }
 
+/// The most samples (trajectories × points) a generated dataset may have: 10⁸, 3.2 GB of f64
+/// states and derivatives for one degree of freedom.
+pub const MAX_SAMPLES: f64 = 1e8;
+
 /// A data-generation task: the reference experiments are presets of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -233,6 +237,16 @@ impl TrajectoryTask {
         }
         if self.points < 2 {
             return fail(format!("points must be at least 2, got {}", self.points));
+        }
+        let samples = self.trajectories as f64 * self.points as f64;
+        if samples > MAX_SAMPLES {
+            return fail(format!(
+                "trajectories × points = {} × {} = {samples:.3e} samples ({:.3e} bytes of states and \
+                 derivatives in f64), more than the limit of {MAX_SAMPLES:.0e}",
+                self.trajectories,
+                self.points,
+                samples * 2.0 * (2 * dof) as f64 * 8.0
+            ));
         }
         if !(self.t_end > 0.0 && self.t_end.is_finite()) {
             return fail(format!("t_end must be positive, got {}", self.t_end));

@@ -195,6 +195,20 @@ pub fn load(
     let dtype = dtype.unwrap_or(stored);
     let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
         .map_err(|e| Error::checkpoint(path, format!("cannot read tensors ({e})")))?;
+    // The metadata must describe a model of about the size the file holds, before anything of
+    // that size is made (a corrupted width would otherwise allocate and initialise it first).
+    let stored: usize = tensors.values().map(|t| t.elem_count()).sum();
+    let claimed = meta.model.parameter_bound();
+    if claimed > 4.0 * stored as f64 + 1e4 {
+        return Err(Error::checkpoint(
+            path,
+            format!(
+                "its metadata describes a model of about {claimed:.3e} parameters (model.hidden = {:?}, dof {}), \
+                 but the file holds {stored} values",
+                meta.model.hidden, meta.model.dof
+            ),
+        ));
+    }
     let state = ModelState::new(meta.model.clone(), dtype, device, 0)?;
     set_vars(path, tensors, &state.named_vars(), &format!("a `{}` model", meta.model.kind.name()))?;
     Ok((state, meta))

@@ -95,6 +95,12 @@ fn default_field_precision() -> Precision {
     Precision::F64
 }
 
+/// The most evaluation rollouts (`eval.starts`) a config or checkpoint may ask for.
+pub const MAX_EVAL_STARTS: usize = 100_000;
+
+/// The most output times per evaluation rollout (`eval.points`).
+pub const MAX_EVAL_POINTS: usize = 1_000_000;
+
 impl EvalConfig {
     /// Checks every field, naming the wrong one.
     pub fn validate(&self) -> Result<()> {
@@ -104,6 +110,13 @@ impl EvalConfig {
         }
         if self.points < 2 {
             return fail(format!("eval.points must be at least 2, got {}", self.points));
+        }
+        if self.starts > MAX_EVAL_STARTS || self.points > MAX_EVAL_POINTS {
+            return fail(format!(
+                "eval.starts = {} and eval.points = {} exceed the limits of {MAX_EVAL_STARTS} starts and \
+                 {MAX_EVAL_POINTS} points (every rollout is kept in memory)",
+                self.starts, self.points
+            ));
         }
         if !(self.t_end > 0.0 && self.t_end.is_finite()) {
             return fail(format!("eval.t_end must be positive, got {}", self.t_end));

@@ -65,3 +65,35 @@ fn bad_configs_name_the_problem() {
     let e = error_of(&b.replace("[eval]\n", "[eval]\nmethod = \"leapfrog\"\n"));
     assert!(e.contains("eval.dt"), "fixed-step evaluation needs dt: {e}");
 }
+
+#[test]
+fn sizes_that_would_exhaust_memory_are_refused_by_name() {
+    let b = base();
+    for (from, to, named) in [
+        ("hidden = [200, 200]", "hidden = [9223372036854775807]", "model.hidden"),
+        ("hidden = [200, 200]", "hidden = [100000, 100000]", "model.hidden"),
+        ("hidden = [200, 200]", "hidden = [1000000000]", "model.hidden"),
+        ("trajectories = 50", "trajectories = 1000000000", "trajectories × points"),
+        ("points = 100", "points = 1000000000", "eval.points"),
+        ("starts = 15", "starts = 10000000", "eval.starts"),
+    ] {
+        assert!(b.contains(from), "{from}");
+        let e = error_of(&b.replace(from, to));
+        assert!(e.contains(named), "{to}: {e}");
+    }
+    // Beyond TOML's integers: an error, not a panic.
+    assert!(
+        ExperimentConfig::from_toml(&b.replace("hidden = [200, 200]", "hidden = [18446744073709551615]"), "t").is_err()
+    );
+    // The same limits hold for what a checkpoint's metadata claims (it is validated as a spec
+    // before any variable is made).
+    let spec = |dof: usize, hidden: Vec<usize>| hnn_train::ModelSpec {
+        kind: hnn_train::ModelKind::HNN,
+        dof,
+        hidden,
+        activation: "tanh".into(),
+    };
+    assert!(spec(1 << 62, vec![8]).validate().unwrap_err().to_string().contains("model.dof"));
+    assert!(spec(1, vec![1 << 62]).validate().unwrap_err().to_string().contains("model.hidden"));
+    assert!(spec(3, vec![200, 200]).validate().is_ok());
+}

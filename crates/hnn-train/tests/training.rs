@@ -139,6 +139,15 @@ fn checkpoints_round_trip_and_bad_ones_are_refused_clearly() {
     let mut tampered = bytes.clone();
     tampered[at + pattern.len() - 2] = b'7'; // [16,16] → [16,17], same length
     expect(&write("shape.safetensors", &tampered), "has shape");
+    // Metadata that promises a model far larger than the file: refused before it is built.
+    let (mut meta, tensors) = checkpoint::read_raw(&path).unwrap();
+    let tensors: Vec<(String, Tensor)> = tensors.into_iter().collect();
+    for (hidden, what) in [(vec![16000, 16000], "metadata describes a model"), (vec![1usize << 40], "model.hidden")] {
+        meta["model"]["hidden"] = serde_json::json!(hidden);
+        let huge = dir.path().join("huge.safetensors");
+        checkpoint::save_tensors(&huge, tensors.clone(), meta.to_string()).unwrap();
+        expect(&huge, what);
+    }
     // No hnn metadata (e.g. the optimizer sidecar, or someone else's file).
     expect(&checkpoint::optimizer_path(&path).with_file_name("hnn.optim.safetensors"), "hnn.optim.safetensors");
     let other = dir.path().join("other.safetensors");

@@ -171,6 +171,9 @@ impl Solver {
     }
 }
 
+/// The most steps one fixed-step rollout may take (a `dt` that needs more is refused up front).
+pub const MAX_FIXED_STEPS: usize = 100_000_000;
+
 /// Integrates from z0 (at `times[0]`) and returns the states at every time, `[T, batch, 2n]`.
 /// Times must increase strictly. All trajectories of the batch advance together.
 pub fn rollout(field: &dyn VectorField, z0: &Tensor, times: &[f64], solver: &Solver) -> Result<Tensor> {
@@ -180,6 +183,15 @@ pub fn rollout(field: &dyn VectorField, z0: &Tensor, times: &[f64], solver: &Sol
         Solver::Fixed { integrator, dt } => {
             if !(*dt > 0.0 && dt.is_finite()) {
                 return Err(Error::InvalidArgument(format!("rollout step dt must be positive, got {dt}")));
+            }
+            // Counted in f64 first: a tiny dt must be refused, not overflow or run for ever.
+            let steps: f64 = times.windows(2).map(|w| ((w[1] - w[0]) / dt - 1e-9).ceil().max(1.0)).sum();
+            if steps > MAX_FIXED_STEPS as f64 {
+                return Err(Error::InvalidArgument(format!(
+                    "a fixed step dt = {dt:e} takes {steps:.3e} steps to reach t = {}, more than the cap of \
+                     {MAX_FIXED_STEPS:.0e}; use a larger dt or an adaptive method",
+                    times[times.len() - 1]
+                )));
             }
             let mut s = integrator.lift(z0)?;
             let mut out = vec![z0.clone()];

@@ -34,6 +34,19 @@ impl ModelSpec {
                 self.hidden
             )));
         }
+        if self.dof > MAX_DOF {
+            return Err(Error::Config(format!("model.dof = {} is more than {MAX_DOF} degrees of freedom", self.dof)));
+        }
+        let parameters = self.parameter_bound();
+        if parameters > MAX_PARAMETERS {
+            return Err(Error::Config(format!(
+                "model.hidden = {:?} with {} degrees of freedom makes about {parameters:.3e} parameters \
+                 ({:.3e} bytes in f64 with the optimizer's moments), more than the limit of {MAX_PARAMETERS:.3e}",
+                self.hidden,
+                self.dof,
+                parameters * 8.0 * 4.0
+            )));
+        }
         let act = self.activation()?;
         if self.kind.family().needs_curvature() && !act.is_twice_differentiable() {
             return Err(hnn_core::Error::ActivationNotTwiceDifferentiable(act.name().into()).into());
@@ -41,11 +54,29 @@ impl ModelSpec {
         Ok(())
     }
 
+    /// An upper bound on the parameter count of the MLP this spec describes, 2n → hidden… → 2n
+    /// (the widest output any built-in kind has), computed in f64 so that no width overflows.
+    pub fn parameter_bound(&self) -> f64 {
+        let mut widths = vec![2.0 * self.dof as f64];
+        widths.extend(self.hidden.iter().map(|&w| w as f64));
+        widths.push(2.0 * self.dof as f64);
+        widths.windows(2).map(|w| w[0] * w[1] + w[1]).sum()
+    }
+
     /// The parsed activation.
     pub fn activation(&self) -> Result<Activation> {
         self.activation.parse::<Activation>().map_err(|e| Error::Config(format!("model.activation: {e}")))
     }
 }
+
+/// The most degrees of freedom a model may have (checkpoints and configs claiming more are
+/// refused before anything is allocated).
+pub const MAX_DOF: usize = 1 << 16;
+
+/// The most parameters a model may have: 2.7e8, about 8.6 GB in f64 with the optimizer's two
+/// moments and a gradient; larger specs (a corrupted checkpoint, a typo in a config) are refused
+/// before anything is allocated.
+pub const MAX_PARAMETERS: f64 = (1u64 << 28) as f64;
 
 /// A model together with its variables, dtype and device.
 #[derive(Clone)]
