@@ -341,20 +341,30 @@ fn pixel_training_resumes_exactly_and_checkpoints_evaluate() {
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let err = load_checkpoint(&cut, &cpu, None).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("cut.safetensors"), "{err}");
-    let mut tensors = candle_core::safetensors::load(&split, &cpu).unwrap();
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
-    let meta = meta.metadata().clone().unwrap();
+    // Edited in place, the file no longer matches its checksum.
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let sealed = header.metadata().clone().unwrap();
     let bad = dir.path().join("bad.safetensors");
-    let newer = HashMap::from([("hnn".to_string(), meta["hnn"].replace("\"version\":1", "\"version\":2"))]);
+    let mut tensors = candle_core::safetensors::load(&split, &cpu).unwrap();
+    let newer = HashMap::from([("hnn".to_string(), sealed["hnn"].replace("\"version\":1", "\"version\":2"))]);
     std::fs::write(&bad, safetensors::serialize(&tensors, Some(newer)).unwrap()).unwrap();
+    let err = load_checkpoint(&bad, &cpu, None).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("checksum mismatch"), "{err}");
+    // Written with a valid checksum (another program's mistake, not corruption), what is wrong
+    // is named.
+    let (meta, _) = hnn_train::checkpoint::read_raw(&split).unwrap();
+    let write = |tensors: &HashMap<String, Tensor>, meta: String| {
+        hnn_train::checkpoint::save_tensors(&bad, tensors.clone().into_iter().collect(), meta).unwrap()
+    };
+    write(&tensors, meta.to_string().replace("\"version\":1", "\"version\":2"));
     let err = load_checkpoint(&bad, &cpu, None).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("version 2"), "{err}");
     tensors.insert("hnn.layers.0.weight".into(), Tensor::zeros((3, 2), DType::F32, &cpu).unwrap());
-    std::fs::write(&bad, safetensors::serialize(&tensors, Some(meta.clone())).unwrap()).unwrap();
+    write(&tensors, meta.to_string());
     let err = load_checkpoint(&bad, &cpu, None).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("hnn.layers.0.weight") && err.contains("shape"), "{err}");
     tensors.remove("hnn.layers.0.weight");
-    std::fs::write(&bad, safetensors::serialize(&tensors, Some(meta)).unwrap()).unwrap();
+    write(&tensors, meta.to_string());
     let err = load_checkpoint(&bad, &cpu, None).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("`hnn.layers.0.weight` is missing"), "{err}");
     assert_eq!(std::fs::read(&split).unwrap(), bytes);

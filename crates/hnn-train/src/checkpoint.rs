@@ -83,10 +83,19 @@ fn dtype_name(d: DType) -> String {
     format!("{d:?}").to_lowercase()
 }
 
-fn serialize(path: &Path, tensors: Vec<(String, Tensor)>, metadata: HashMap<String, String>) -> Result<()> {
+/// Writes `tensors` with one metadata entry `key` = `json` (a JSON object), atomically. The JSON
+/// gets a leading `"checksum"` field: a CRC-32 of every tensor (name, dtype, shape, bytes) and of
+/// the JSON itself, which [`header`] verifies on every read. One key only: safetensors writes its
+/// metadata map in hash order, and a single key keeps the file byte-for-byte reproducible.
+fn serialize(path: &Path, tensors: Vec<(String, Tensor)>, key: &str, json: String) -> Result<()> {
     let cpu: Vec<(String, Tensor)> =
         tensors.into_iter().map(|(n, t)| Ok((n, t.to_device(&Device::Cpu)?.contiguous()?))).collect::<Result<_>>()?;
-    let bytes = safetensors::serialize(cpu, Some(metadata))
+    let unsealed = safetensors::serialize(cpu.clone(), None)
+        .map_err(|e| Error::checkpoint(path, format!("cannot serialize: {e}")))?;
+    let views = safetensors::SafeTensors::deserialize(&unsealed)
+        .map_err(|e| Error::checkpoint(path, format!("cannot serialize: {e}")))?;
+    let sealed = seal(&json, content_crc(&views, &json));
+    let bytes = safetensors::serialize(cpu, Some(HashMap::from([(key.to_string(), sealed)])))
         .map_err(|e| Error::checkpoint(path, format!("cannot serialize: {e}")))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -105,34 +114,87 @@ pub fn save(state: &ModelState, training: &TrainingInfo, path: &Path) -> Result<
         dtype: dtype_name(state.dtype),
         training: training.clone(),
     };
-    // One key only: safetensors writes its metadata map in hash order, and a single key keeps
-    // the file byte-for-byte reproducible.
-    let metadata = HashMap::from([("hnn".to_string(), serde_json::to_string(&meta).expect("metadata serializes"))]);
     let tensors = state.named_vars().into_iter().map(|(n, v)| (n, v.as_tensor().clone())).collect();
-    serialize(path, tensors, metadata)
+    serialize(path, tensors, "hnn", serde_json::to_string(&meta).expect("metadata serializes"))
 }
 
 /// Saves named tensors with `meta_json` under the `hnn` metadata key: for models beyond the
 /// built-in ones (the pixel model writes `format` = `hnn-pixel-checkpoint` there).
 pub fn save_tensors(path: &Path, tensors: Vec<(String, Tensor)>, meta_json: String) -> Result<()> {
-    serialize(path, tensors, HashMap::from([("hnn".to_string(), meta_json)]))
+    serialize(path, tensors, "hnn", meta_json)
 }
 
 /// Saves the optimizer sidecar.
 pub fn save_optimizer(path: &Path, tensors: Vec<(String, Tensor)>, resume: &ResumeInfo) -> Result<()> {
-    let metadata =
-        HashMap::from([("resume".to_string(), serde_json::to_string(resume).expect("resume info serializes"))]);
-    serialize(&optimizer_path(path), tensors, metadata)
+    serialize(&optimizer_path(path), tensors, "resume", serde_json::to_string(resume).expect("resume info serializes"))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(path, e))
 }
 
+/// The metadata map of a whole file, each entry's checksum verified against the tensors and
+/// removed. A file written before checksums existed loads with a warning.
 fn header(path: &Path, bytes: &[u8]) -> Result<HashMap<String, String>> {
-    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)
-        .map_err(|e| Error::checkpoint(path, format!("not a valid safetensors file, truncated or corrupt ({e})")))?;
-    Ok(meta.metadata().clone().unwrap_or_default())
+    let corrupt =
+        |e: String| Error::checkpoint(path, format!("not a valid safetensors file, truncated or corrupt ({e})"));
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let mut map = meta.metadata().clone().unwrap_or_default();
+    let views = safetensors::SafeTensors::deserialize(bytes).map_err(|e| corrupt(e.to_string()))?;
+    for json in map.values_mut() {
+        match unseal(json) {
+            Some((stored, plain)) => {
+                let actual = content_crc(&views, &plain);
+                if actual != stored {
+                    return Err(Error::checkpoint(
+                        path,
+                        format!(
+                            "checksum mismatch (stored {stored:08x}, contents {actual:08x}): the file was changed or \
+                             corrupted after it was written"
+                        ),
+                    ));
+                }
+                *json = plain;
+            }
+            None => tracing::warn!(
+                "{}: written without a checksum (before hnn recorded them); not verified",
+                path.display()
+            ),
+        }
+    }
+    Ok(map)
+}
+
+const CHECKSUM_FIELD: &str = "{\"checksum\":\"";
+
+/// `json` (an object) with a leading `"checksum"` field holding `crc`.
+fn seal(json: &str, crc: u32) -> String {
+    match json.strip_prefix('{') {
+        Some(rest) if rest.trim_start() != "}" => format!("{CHECKSUM_FIELD}{crc:08x}\",{rest}"),
+        _ => json.to_string(),
+    }
+}
+
+/// The checksum of a [`seal`]ed JSON and the JSON without it; `None` for JSON without one.
+fn unseal(json: &str) -> Option<(u32, String)> {
+    let rest = json.strip_prefix(CHECKSUM_FIELD)?;
+    let (hex, rest) = (rest.get(..8)?, rest.get(8..)?);
+    let rest = rest.strip_prefix("\",")?;
+    Some((u32::from_str_radix(hex, 16).ok()?, format!("{{{rest}")))
+}
+
+/// CRC-32 of every tensor (in name order: name, dtype, shape, bytes) and of the metadata JSON.
+fn content_crc(views: &safetensors::SafeTensors, json: &str) -> u32 {
+    let mut crc = crc32fast::Hasher::new();
+    let mut tensors = views.tensors();
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, view) in tensors {
+        crc.update(name.as_bytes());
+        crc.update(format!("{:?}{:?}", view.dtype(), view.shape()).as_bytes());
+        crc.update(view.data());
+    }
+    crc.update(json.as_bytes());
+    crc.finalize()
 }
 
 /// Reads only the metadata of a checkpoint.
@@ -195,16 +257,22 @@ pub fn load(
     let dtype = dtype.unwrap_or(stored);
     let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
         .map_err(|e| Error::checkpoint(path, format!("cannot read tensors ({e})")))?;
+    if let Some((name, t)) = tensors.iter().find(|(_, t)| t.dtype() != stored) {
+        return Err(Error::checkpoint(
+            path,
+            format!("tensor `{name}` is stored as {:?}, its metadata says `{}`", t.dtype(), meta.dtype),
+        ));
+    }
     // The metadata must describe a model of about the size the file holds, before anything of
     // that size is made (a corrupted width would otherwise allocate and initialise it first).
-    let stored: usize = tensors.values().map(|t| t.elem_count()).sum();
+    let held: usize = tensors.values().map(|t| t.elem_count()).sum();
     let claimed = meta.model.parameter_bound();
-    if claimed > 4.0 * stored as f64 + 1e4 {
+    if claimed > 4.0 * held as f64 + 1e4 {
         return Err(Error::checkpoint(
             path,
             format!(
                 "its metadata describes a model of about {claimed:.3e} parameters (model.hidden = {:?}, dof {}), \
-                 but the file holds {stored} values",
+                 but the file holds {held} values",
                 meta.model.hidden, meta.model.dof
             ),
         ));

@@ -133,15 +133,42 @@ fn checkpoints_round_trip_and_bad_ones_are_refused_clearly() {
     checkpoint::save(&base, &TrainingInfo::default(), &bpath).unwrap();
     expect(&bpath, "holds a `baseline` model, expected `hnn`");
 
-    // Metadata that promises other shapes than the tensors have.
-    let pattern = b"hidden\\\":[16,16]";
-    let at = bytes.windows(pattern.len()).position(|w| w == pattern).expect("spec in the header");
-    let mut tampered = bytes.clone();
-    tampered[at + pattern.len() - 2] = b'7'; // [16,16] → [16,17], same length
-    expect(&write("shape.safetensors", &tampered), "has shape");
-    // Metadata that promises a model far larger than the file: refused before it is built.
-    let (mut meta, tensors) = checkpoint::read_raw(&path).unwrap();
+    // Any edit after writing: a flipped bit in the weights, a metadata field changed in place
+    // (another valid activation, other widths), a tensor's dtype rewritten over the same bytes.
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 3;
+    flipped[last] ^= 0x10;
+    expect(&write("flipped.safetensors", &flipped), "checksum mismatch");
+    for (from, to) in [(&b"\\\"tanh\\\""[..], &b"\\\"silu\\\""[..]), (b"[16,16]", b"[16,17]"), (b"\"F32\"", b"\"U32\"")]
+    {
+        let at = bytes.windows(from.len()).position(|w| w == from).unwrap_or_else(|| panic!("{from:?} in the header"));
+        let mut tampered = bytes.clone();
+        tampered[at..at + to.len()].copy_from_slice(to);
+        expect(&write("edited.safetensors", &tampered), "checksum mismatch");
+    }
+    // A file written before checksums (the same contents, unsealed) still loads.
+    let (meta, tensors) = checkpoint::read_raw(&path).unwrap();
+    let unsealed = safetensors::serialize(
+        tensors.clone().into_iter().collect::<Vec<_>>(),
+        Some(std::collections::HashMap::from([("hnn".to_string(), meta.to_string())])),
+    )
+    .unwrap();
+    let old = write("old.safetensors", &unsealed);
+    let (reloaded, _) = checkpoint::load(&old, &Device::Cpu, None, Some(ModelKind::HNN)).unwrap();
+    assert_eq!(weights(&reloaded), weights(&loaded));
+    // Metadata that promises other shapes or dtypes than the tensors have, written with a valid
+    // checksum (a program's mistake rather than corruption): named.
+    let mut meta = meta;
     let tensors: Vec<(String, Tensor)> = tensors.into_iter().collect();
+    meta["model"]["hidden"] = serde_json::json!([16, 17]);
+    checkpoint::save_tensors(&dir.path().join("shape.safetensors"), tensors.clone(), meta.to_string()).unwrap();
+    expect(&dir.path().join("shape.safetensors"), "has shape");
+    meta["model"]["hidden"] = serde_json::json!([16, 16]);
+    let as_u32: Vec<(String, Tensor)> =
+        tensors.iter().map(|(n, t)| (n.clone(), t.to_dtype(DType::U32).unwrap())).collect();
+    checkpoint::save_tensors(&dir.path().join("dtype.safetensors"), as_u32, meta.to_string()).unwrap();
+    expect(&dir.path().join("dtype.safetensors"), "stored as U32");
+    // Metadata that promises a model far larger than the file: refused before it is built.
     for (hidden, what) in [(vec![16000, 16000], "metadata describes a model"), (vec![1usize << 40], "model.hidden")] {
         meta["model"]["hidden"] = serde_json::json!(hidden);
         let huge = dir.path().join("huge.safetensors");
