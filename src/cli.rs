@@ -304,9 +304,21 @@ fn run(command: Command) -> Result<()> {
                     .join(format!("{}.safetensors", model.name()))
             });
             let mseed = model_seed(seed, model);
+            let spec = cfg.model_spec(model, ds.meta.dof);
             let state = match &resume {
-                Some(ckpt) => checkpoint::load(ckpt, &device, Some(dtype), Some(model))?.0,
-                None => ModelState::new(cfg.model_spec(model, ds.meta.dof), dtype, &device, mseed)?,
+                Some(ckpt) => {
+                    let (state, _) = checkpoint::load(ckpt, &device, Some(dtype), Some(model))?;
+                    if state.spec != spec {
+                        return Err(Error::Config(format!(
+                            "--resume {}: the checkpoint's model {:?} is not this config's {:?}",
+                            ckpt.display(),
+                            state.spec,
+                            spec
+                        )));
+                    }
+                    state
+                }
+                None => ModelState::new(spec, dtype, &device, mseed)?,
             };
             let data = TrainData::new(&ds, &cfg.train.objective, dtype, &device)?;
             let ctx = RunContext {

@@ -101,6 +101,16 @@ fn a_closed_stdout_ends_quietly_and_runaway_sizes_are_refused() {
         assert!(out.status.success() || out.status.signal() == Some(13), "ended by {:?}", out.status);
     }
 
+    // Resuming under a config whose model is not the checkpoint's is refused, naming both.
+    let text = std::fs::read_to_string(spring).unwrap().replace("hidden = [200, 200]", "hidden = [32, 32]");
+    std::fs::write(d.join("narrow.toml"), text).unwrap();
+    refused(
+        d,
+        &["train", "--config", "narrow.toml", "--model", "hnn", "--resume", "hnn.safetensors"],
+        "not this config's",
+    );
+    refused(d, &["train", "--config", spring, "--model", "hnn", "--data", "x.npz"], "generates its data");
+
     let rollout = ["rollout", "hnn.safetensors", "--z0", "0.5,0", "--t-end", "1"];
     refused(d, &[&rollout[..], &["--points", "100000000000"]].concat(), "--points");
     refused(d, &[&rollout[..], &["--method", "rk4", "--dt", "1e-300"]].concat(), "dt = 1e-300");

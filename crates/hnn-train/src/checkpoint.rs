@@ -340,6 +340,14 @@ pub fn read_raw(path: &Path) -> Result<(serde_json::Value, HashMap<String, Tenso
     Ok((value, tensors))
 }
 
+/// The optimizer step a checkpoint of any format records (`training.step` in its metadata), if
+/// it records one.
+pub fn stored_step(path: &Path) -> Result<Option<usize>> {
+    let bytes = read(path)?;
+    let value = meta_value(path, &header(path, &bytes)?)?;
+    Ok(value.get("training").and_then(|t| t.get("step")).and_then(|s| s.as_u64()).map(|s| s as usize))
+}
+
 /// The `format` a checkpoint declares (`hnn-checkpoint`, `hnn-pixel-checkpoint`, …; empty when
 /// it declares none), read from its header alone: the tensors are not read.
 pub fn format_of(path: &Path) -> Result<String> {

@@ -121,6 +121,9 @@ impl EvalConfig {
         if !(self.t_end > 0.0 && self.t_end.is_finite()) {
             return fail(format!("eval.t_end must be positive, got {}", self.t_end));
         }
+        if !(self.valid_threshold > 0.0 && self.valid_threshold.is_finite()) {
+            return fail(format!("eval.valid_threshold must be positive, got {}", self.valid_threshold));
+        }
         if self.adaptive_pair().is_none() {
             self.method
                 .parse::<IntegratorKind>()

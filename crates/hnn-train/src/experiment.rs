@@ -55,7 +55,16 @@ impl DataConfig {
     /// Loads or generates the dataset. `data_path` overrides the configured file path.
     pub fn load(&self, seed: u64, data_path: Option<&Path>) -> Result<Dataset> {
         Ok(match self {
-            DataConfig::Generate { task } => task.generate(seed)?,
+            DataConfig::Generate { task } => {
+                if let Some(p) = data_path {
+                    return Err(Error::Config(format!(
+                        "--data {}: this experiment generates its data (data.source = \"generate\"); drop \
+                         --data, or use a config whose data.source is \"file\"",
+                        p.display()
+                    )));
+                }
+                task.generate(seed)?
+            }
             DataConfig::RealPendulum { path, derivatives } => {
                 let p = real::locate(data_path.or(path.as_deref()), real::PENDULUM_FILE, real::PENDULUM_ENV)?;
                 real::real_pendulum(&p, derivatives)?
@@ -237,6 +246,11 @@ impl ExperimentConfig {
         }
         if self.model.kinds.is_empty() {
             return Err(Error::Config("model.kinds must name at least one model".into()));
+        }
+        for (i, kind) in self.model.kinds.iter().enumerate() {
+            if self.model.kinds[..i].contains(kind) {
+                return Err(Error::Config(format!("model.kinds names `{kind}` twice")));
+            }
         }
         for kind in &self.model.kinds {
             ModelSpec {

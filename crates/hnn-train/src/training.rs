@@ -390,6 +390,18 @@ pub fn train_loop(
     let mut first = 1;
     if let Some(path) = resume {
         let (tensors, info) = checkpoint::load_optimizer(path)?;
+        if let Some(step) = checkpoint::stored_step(path)? {
+            if step != info.step {
+                return Err(Error::checkpoint(
+                    path,
+                    format!(
+                        "is at step {step} but its optimizer sidecar {} is at step {}: they are from different runs",
+                        checkpoint::optimizer_path(path).display(),
+                        info.step
+                    ),
+                ));
+            }
+        }
         opt.load_state(tensors, info.step)?;
         rng.set_word_pos(info.rng_word_pos);
         report.train_curve = info.train_curve;

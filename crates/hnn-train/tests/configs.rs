@@ -97,3 +97,18 @@ fn sizes_that_would_exhaust_memory_are_refused_by_name() {
     assert!(spec(1, vec![1 << 62]).validate().unwrap_err().to_string().contains("model.hidden"));
     assert!(spec(3, vec![200, 200]).validate().is_ok());
 }
+
+#[test]
+fn degenerate_settings_are_refused_by_name() {
+    let b = base();
+    let e = error_of(&b.replace("[model]", "[model]\nkinds = [\"hnn\", \"baseline\", \"hnn\"]"));
+    assert!(e.contains("model.kinds names `hnn` twice"), "{e}");
+    for bad in ["0.0", "-1.0", "nan"] {
+        let e = error_of(&b.replace("[eval]", &format!("[eval]\nvalid_threshold = {bad}")));
+        assert!(e.contains("eval.valid_threshold"), "{bad}: {e}");
+    }
+    // Generated data ignore no --data silently.
+    let cfg = ExperimentConfig::from_toml(&b, "spring.toml").unwrap();
+    let e = cfg.data.load(0, Some(std::path::Path::new("two_body.npz"))).unwrap_err().to_string();
+    assert!(e.contains("--data two_body.npz") && e.contains("generates its data"), "{e}");
+}

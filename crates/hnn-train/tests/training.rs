@@ -62,6 +62,15 @@ fn resume_ends_where_an_uninterrupted_run_would() {
     let rest = train(&resumed, &data, &cfg.train, &ctx(&path), Some(&path)).unwrap();
 
     assert_eq!(rest.steps_run, 25);
+    // A checkpoint paired with a sidecar from another point of a run is refused, naming both.
+    let early = dir.path().join("early.safetensors");
+    cfg.train.steps = 5;
+    let other = ModelState::new(spec(ModelKind::HNN), DType::F32, &Device::Cpu, 3).unwrap();
+    train(&other, &data, &cfg.train, &ctx(&early), None).unwrap();
+    std::fs::copy(checkpoint::optimizer_path(&path), checkpoint::optimizer_path(&early)).unwrap();
+    cfg.train.steps = 40;
+    let err = train(&other, &data, &cfg.train, &ctx(&early), Some(&early)).unwrap_err().to_string();
+    assert!(err.contains("step 5") && err.contains("step 40") && err.contains("early.optim.safetensors"), "{err}");
     assert_eq!(weights(&resumed), weights(&straight), "same weights bit for bit");
     assert_eq!(rest.train_curve, full.train_curve, "same loss curve");
     // The interrupted run also evaluated at its last step (15); otherwise the same evaluations.
