@@ -115,8 +115,9 @@ enum Command {
         /// pendulum's θ and p, whose first frame pair is rendered and encoded.
         #[arg(long, allow_hyphen_values = true)]
         z0: String,
-        /// End time (for a pixel checkpoint: in frames).
-        #[arg(long, default_value_t = 10.0)]
+        /// End time (for a pixel checkpoint: in frames); positive (a negative one is refused by
+        /// name, not taken for a flag).
+        #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
         t_end: f64,
         /// Output points (both ends included).
         #[arg(long, default_value_t = 101)]
@@ -451,7 +452,9 @@ const MAX_POINTS: usize = 10_000_000;
 
 fn output_times(t_end: f64, points: usize) -> Result<Vec<f64>> {
     if points < 2 || t_end.is_nan() || t_end <= 0.0 || t_end.is_infinite() {
-        return Err(Error::Config("--points must be ≥ 2 and --t-end positive".into()));
+        return Err(Error::Config(format!(
+            "--points must be ≥ 2 and --t-end positive (rollouts run forward from t = 0), got {points} and {t_end}"
+        )));
     }
     if points > MAX_POINTS {
         return Err(Error::Config(format!(

@@ -111,6 +111,13 @@ fn a_closed_stdout_ends_quietly_and_runaway_sizes_are_refused() {
     );
     refused(d, &["train", "--config", spring, "--model", "hnn", "--data", "x.npz"], "generates its data");
 
+    // Messages that say what is wrong.
+    refused(d, &["eval", "."], "is a directory");
+    refused(d, &["rollout", "hnn.safetensors", "--z0", "0.5,0", "--t-end", "-1"], "--t-end positive");
+    std::fs::write(d.join("afile"), b"x").unwrap();
+    let under_file = ["train", "--config", spring, "--model", "hnn", "--steps", "1", "--out", "afile/m.safetensors"];
+    refused(d, &under_file, "afile is a file");
+
     let rollout = ["rollout", "hnn.safetensors", "--z0", "0.5,0", "--t-end", "1"];
     refused(d, &[&rollout[..], &["--points", "100000000000"]].concat(), "--points");
     refused(d, &[&rollout[..], &["--method", "rk4", "--dt", "1e-300"]].concat(), "dt = 1e-300");

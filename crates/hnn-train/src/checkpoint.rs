@@ -98,6 +98,12 @@ fn serialize(path: &Path, tensors: Vec<(String, Tensor)>, key: &str, json: Strin
     let bytes = safetensors::serialize(cpu, Some(HashMap::from([(key.to_string(), sealed)])))
         .map_err(|e| Error::checkpoint(path, format!("cannot serialize: {e}")))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(file) = dir.ancestors().find(|a| a.is_file()) {
+            return Err(Error::checkpoint(
+                path,
+                format!("cannot be written: {} is a file, not a directory", file.display()),
+            ));
+        }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     hnn_systems::io::atomic_write(path, &bytes)?;
@@ -130,6 +136,9 @@ pub fn save_optimizer(path: &Path, tensors: Vec<(String, Tensor)>, resume: &Resu
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
+    if path.is_dir() {
+        return Err(Error::checkpoint(path, "is a directory, not a checkpoint file"));
+    }
     std::fs::read(path).map_err(|e| Error::io(path, e))
 }
 
@@ -353,6 +362,9 @@ pub fn stored_step(path: &Path) -> Result<Option<usize>> {
 pub fn format_of(path: &Path) -> Result<String> {
     use std::io::Read;
     let corrupt = |why: &str| Error::checkpoint(path, format!("not a valid safetensors file ({why})"));
+    if path.is_dir() {
+        return Err(Error::checkpoint(path, "is a directory, not a checkpoint file"));
+    }
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut len = [0u8; 8];
     file.read_exact(&mut len).map_err(|_| corrupt("shorter than its header"))?;

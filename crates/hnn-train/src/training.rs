@@ -179,6 +179,13 @@ fn transitions(split: &Split, length: usize, dtype: DType, device: &Device) -> R
 impl TrainData {
     /// Prepares a dataset for an objective.
     pub fn new(ds: &Dataset, objective: &Objective, dtype: DType, device: &Device) -> Result<Self> {
+        if ds.train.is_empty() {
+            return Err(Error::Config(format!(
+                "the training set is empty ({} training and {} test samples): nothing to fit",
+                ds.train.len(),
+                ds.test.len()
+            )));
+        }
         match objective {
             Objective::Gradient => {
                 Ok(TrainData::Derivatives { train: ds.train.to(dtype, device)?, test: ds.test.to(dtype, device)? })

@@ -107,6 +107,13 @@ fn degenerate_settings_are_refused_by_name() {
         let e = error_of(&b.replace("[eval]", &format!("[eval]\nvalid_threshold = {bad}")));
         assert!(e.contains("eval.valid_threshold"), "{bad}: {e}");
     }
+    // An empty training set is named as such (it used to read as a divergence).
+    let mut ds = ExperimentConfig::from_toml(&b, "spring.toml").unwrap().data.load(0, None).unwrap();
+    ds.train = hnn_systems::Split::from_rows(vec![], vec![], 2).unwrap();
+    let e = hnn_train::TrainData::new(&ds, &Default::default(), candle_core::DType::F32, &candle_core::Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("training set is empty"), "{e}");
     // Generated data ignore no --data silently.
     let cfg = ExperimentConfig::from_toml(&b, "spring.toml").unwrap();
     let e = cfg.data.load(0, Some(std::path::Path::new("two_body.npz"))).unwrap_err().to_string();
