@@ -12,7 +12,8 @@
 //!   route candle needs).
 //! - [`exec`]: the execution layer: how a model is computed on each device and dtype (fused
 //!   CPU kernels for training and inference, the tensor-op backward for the GPU with its CUDA
-//!   kernels, autograd for everything else), chosen there and nowhere else.
+//!   kernels, autograd for everything else) and the CPU thread budget, chosen there and nowhere
+//!   else.
 //! - [`models`]: [`NeuralHamiltonian`], [`SeparableHamiltonian`], [`Baseline`].
 //! - [`init`]: seeded orthogonal initialisation of a model's variables.
 //! - [`integrators`]: symplectic Euler, leapfrog, Yoshida 4, implicit midpoint, Tao, Euler, RK4,

@@ -12,7 +12,8 @@
 //!   with its variables ([`ModelState`](model::ModelState)).
 //! - [`optim`]: Adam (PyTorch semantics) and AdamW with checkpointable state.
 //! - [`training`]: gradient and trajectory matching, the training loop.
-//! - [`checkpoint`]: safetensors checkpoints with JSON metadata, atomic, validated on load.
+//! - [`checkpoint`]: safetensors checkpoints with JSON metadata and a checksum, atomic, verified
+//!   and validated on load.
 //! - [`eval`]: derivative losses, energy MSE and other rollout metrics.
 //! - [`plots`]: PNG plots (drawn with the `plots` feature).
 //! - [`progress`]: the training progress bar (shown with the `progress` feature).
