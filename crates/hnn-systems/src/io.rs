@@ -16,8 +16,10 @@ pub const META_KEY: &str = "hnn.dataset";
 
 const NAMES: [&str; 4] = ["train_z", "train_dz", "test_z", "test_dz"];
 
-/// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
+/// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename),
+/// creating the folder if needed (see [`prepare_target`]).
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    prepare_target(path)?;
     let tmp = temp_path(path);
     let io = |source| Error::Io { path: path.to_path_buf(), source };
     let mut f = std::fs::File::create(&tmp).map_err(io)?;
@@ -29,6 +31,36 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         io(e)
     })
+}
+
+/// Makes `path` writable: creates its folder where missing (refusing, by name, a regular file
+/// where a folder must be) and removes temporary files that an earlier writer of the same file
+/// left when it was killed (`.NAME.PID.tmp` of another process).
+pub fn prepare_target(path: &Path) -> Result<()> {
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => dir,
+        None => Path::new("."),
+    };
+    if !dir.is_dir() {
+        if let Some(file) = dir.ancestors().find(|a| a.is_file()) {
+            return Err(io(std::io::Error::other(format!("{} is a file, not a folder", file.display()))));
+        }
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let ours = temp_path(path);
+    let prefix = format!(".{name}.");
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let entry_name = entry.file_name().to_string_lossy().into_owned();
+            let pid = entry_name.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".tmp"));
+            if pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) && entry.path() != ours {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A sibling temporary path for atomic writes.
@@ -104,6 +136,7 @@ pub fn write_tensors(path: &Path, tensors: &[(&str, Tensor)], key: &str, meta: &
             let meta = Tensor::from_vec(meta.as_bytes().to_vec(), meta.len(), &Device::Cpu)?;
             let mut refs: Vec<(&str, &Tensor)> = tensors.iter().map(|(n, t)| (*n, t)).collect();
             refs.push(("meta_json", &meta));
+            prepare_target(path)?;
             let tmp = temp_path(path);
             Tensor::write_npz(&refs, &tmp).map_err(|e| {
                 let _ = std::fs::remove_file(&tmp);

@@ -35,6 +35,32 @@ fn round_trips_are_exact() {
 use hnn_systems::io;
 
 #[test]
+fn writes_create_their_folder_and_clear_what_a_killed_writer_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = TrajectoryTask::pendulum().generate(4).unwrap();
+    for name in ["d.safetensors", "d.npz"] {
+        // A folder that does not exist yet is made.
+        let path = dir.path().join("new/folder").join(name);
+        // An orphan of a killed earlier writer of the same file, and an unrelated file.
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let orphan = path.with_file_name(format!(".{name}.4242424.tmp"));
+        let unrelated = path.with_file_name(".other.4242424.tmp");
+        std::fs::write(&orphan, b"half").unwrap();
+        std::fs::write(&unrelated, b"keep").unwrap();
+        io::save(&ds, &path).unwrap();
+        same(&ds, &io::load(&path).unwrap());
+        assert!(!orphan.exists(), "{name}: the orphan is removed");
+        assert!(unrelated.exists(), "{name}: other files are kept");
+        std::fs::remove_dir_all(dir.path().join("new")).unwrap();
+        io::save(&ds, &dir.path().join("fresh").join(name)).unwrap();
+    }
+    // A regular file where a folder must be is named.
+    std::fs::write(dir.path().join("afile"), b"x").unwrap();
+    let e = io::save(&ds, &dir.path().join("afile/d.npz")).unwrap_err().to_string();
+    assert!(e.contains("is a file, not a folder"), "{e}");
+}
+
+#[test]
 fn numpy_written_npz_loads() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     for file in ["numpy_spring.npz", "numpy_spring_compressed.npz"] {
@@ -98,9 +124,9 @@ fn bad_dataset_files_give_clear_errors() {
     io::save(&layout, &p).unwrap();
     assert!(io::load(&p).unwrap_err().to_string().contains("layout"));
 
-    // A failed write leaves an existing file intact.
-    let readonly = dir.path().join("no_such_dir").join("x.safetensors");
-    assert!(io::save(&ds, &readonly).is_err());
+    // A failed write (here: under a regular file) leaves an existing file intact.
+    let under_file = good.join("x.safetensors");
+    assert!(io::save(&ds, &under_file).is_err());
     same(&ds, &io::load(&good).unwrap());
 }
 

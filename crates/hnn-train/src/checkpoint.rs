@@ -97,15 +97,7 @@ fn serialize(path: &Path, tensors: Vec<(String, Tensor)>, key: &str, json: Strin
     let sealed = seal(&json, content_crc(&views, &json));
     let bytes = safetensors::serialize(cpu, Some(HashMap::from([(key.to_string(), sealed)])))
         .map_err(|e| Error::checkpoint(path, format!("cannot serialize: {e}")))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Some(file) = dir.ancestors().find(|a| a.is_file()) {
-            return Err(Error::checkpoint(
-                path,
-                format!("cannot be written: {} is a file, not a directory", file.display()),
-            ));
-        }
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
+    // Creates the folder where missing and clears a killed writer's temporary files.
     hnn_systems::io::atomic_write(path, &bytes)?;
     Ok(())
 }
