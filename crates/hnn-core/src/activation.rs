@@ -250,7 +250,7 @@ impl Activation {
             Activation::Tanh => {
                 // σ′ = 1 − σ², σ″ = −2σσ′.
                 let s = u.tanh()?;
-                let d1 = if first || second { Some(s.mul(&s)?.affine(-1.0, 1.0)?) } else { None };
+                let d1 = if first { Some(s.mul(&s)?.affine(-1.0, 1.0)?) } else { None };
                 let d2 = match (&d1, second) {
                     (Some(d1), true) => Some(s.mul(d1)?.scale(-2.0)?),
                     _ => None,
@@ -277,12 +277,14 @@ impl Activation {
                 // a = u·s; a′ = s + a(1 − s); a″ = s(1 − s)(2 + u(1 − 2s)).
                 let s = sigmoid(u)?;
                 let a = u.mul(&s)?;
-                let one_minus = s.affine(-1.0, 1.0)?;
-                let d1 = if first { Some(s.add(&a.mul(&one_minus)?)?) } else { None };
-                let d2 = if second {
-                    Some(s.mul(&one_minus)?.mul(&u.mul(&s.affine(-2.0, 1.0)?)?.affine(1.0, 2.0)?)?)
-                } else {
-                    None
+                let one_minus = if first { Some(s.affine(-1.0, 1.0)?) } else { None };
+                let d1 = match &one_minus {
+                    Some(om) => Some(s.add(&a.mul(om)?)?),
+                    None => None,
+                };
+                let d2 = match (&one_minus, second) {
+                    (Some(om), true) => Some(s.mul(om)?.mul(&u.mul(&s.affine(-2.0, 1.0)?)?.affine(1.0, 2.0)?)?),
+                    _ => None,
                 };
                 (a, d1, d2)
             }

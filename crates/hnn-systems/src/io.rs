@@ -150,6 +150,23 @@ pub fn write_tensors(path: &Path, tensors: &[(&str, Tensor)], key: &str, meta: &
     }
 }
 
+/// Reads every member of an `.npz` archive to its end, which makes the zip reader check each
+/// member's CRC-32: a flipped bit is refused naming the member (candle's reader stops at the
+/// array's length and would not notice).
+fn verify_npz(path: &Path) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let mut archive =
+        zip::ZipArchive::new(file).map_err(|e| Error::bad_file(path, format!("not a readable .npz file ({e})")))?;
+    for i in 0..archive.len() {
+        let mut member =
+            archive.by_index(i).map_err(|e| Error::bad_file(path, format!("not a readable .npz file ({e})")))?;
+        let name = member.name().map(|n| n.to_string()).unwrap_or_else(|_| format!("#{i}"));
+        std::io::copy(&mut member, &mut std::io::sink())
+            .map_err(|e| Error::bad_file(path, format!("member `{name}` is corrupt ({e})")))?;
+    }
+    Ok(())
+}
+
 /// Reads the tensors of a file written by [`write_tensors`] (or by another tool in the same
 /// layout), with its metadata string when there is one.
 pub fn read_tensors(path: &Path, key: &str) -> Result<(HashMap<String, Tensor>, Option<String>)> {
@@ -168,6 +185,7 @@ pub fn read_tensors(path: &Path, key: &str) -> Result<(HashMap<String, Tensor>, 
             Ok((map, meta))
         }
         FileFormat::Npz => {
+            verify_npz(path)?;
             let entries =
                 Tensor::read_npz(path).map_err(|e| Error::bad_file(path, format!("not a readable .npz file ({e})")))?;
             let mut map: HashMap<String, Tensor> = entries.into_iter().collect();
