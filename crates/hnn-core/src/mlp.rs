@@ -56,7 +56,7 @@ struct Affine {
 impl Affine {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         // CUDA's matmul needs a dense row layout (a narrowed q or p is strided); a no-op if dense.
-        let y = x.contiguous()?.matmul(&self.weight.t()?)?;
+        let y = crate::exec::matmul(&x.contiguous()?, &self.weight.t()?)?;
         Ok(match &self.bias {
             Some(b) => y.broadcast_add(b)?,
             None => y,
@@ -144,7 +144,7 @@ impl Mlp {
                 None => slope.broadcast_mul(&weight_row)?,
                 Some(g) => (g * slope)?,
             };
-            g = Some(delta.matmul(&layer.weight)?);
+            g = Some(crate::exec::matmul(&delta, &layer.weight)?);
             weight_row = layer.weight.clone();
         }
         let grad = match g {

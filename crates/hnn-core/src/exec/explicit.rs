@@ -10,7 +10,7 @@
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::exec::{FieldForm, LossGradients};
+use crate::exec::{matmul as mm, FieldForm, LossGradients};
 #[cfg(feature = "cuda")]
 use candle_core::DType;
 use candle_core::Tensor;
@@ -39,13 +39,13 @@ pub fn gradient_matching(
         .ok_or_else(|| Error::InvalidArgument("gradient matching needs at least one layer".into()))?;
     let ones = Tensor::ones((1, rows), z.dtype(), z.device())?;
     // Σ over rows as a [1, rows] × [rows, w] product.
-    let column_sums = |x: &Tensor| -> Result<Tensor> { Ok(ones.matmul(x)?.squeeze(0)?) };
+    let column_sums = |x: &Tensor| -> Result<Tensor> { Ok(mm(&ones, x)?.squeeze(0)?) };
 
     // Forward: act[k] is the input of hidden layer k (act[0] = z); slopes[k] its σ′ and σ″.
     let mut act = vec![z.clone()];
     let mut slopes = vec![];
     for layer in hidden {
-        let u = act.last().expect("input").matmul(&layer.weight.t()?)?;
+        let u = mm(act.last().expect("input"), &layer.weight.t()?)?;
         let (a, s) = Slopes::activate(activation, &u, layer.bias)?;
         act.push(a);
         slopes.push(s);
@@ -56,7 +56,7 @@ pub fn gradient_matching(
     let mut bias_grads: Vec<Tensor> = Vec::with_capacity(hidden.len());
     let (loss, field_bar) = match form {
         FieldForm::Output => {
-            let field = top.matmul(&last.weight.t()?)?;
+            let field = mm(&top, &last.weight.t()?)?;
             let residual = (field - target)?;
             let loss = residual.sqr()?.mean_all()?;
             (loss, (residual * scale)?)
@@ -68,7 +68,7 @@ pub fn gradient_matching(
             let mut delta = vec![last.weight.clone(); hidden.len()];
             for k in (0..hidden.len()).rev() {
                 delta[k] = slopes[k].scale(&g[k + 1])?;
-                g[k] = delta[k].matmul(hidden[k].weight)?;
+                g[k] = mm(&delta[k], hidden[k].weight)?;
             }
             let grad_h =
                 if hidden.is_empty() { last.weight.broadcast_as((rows, dim))?.contiguous()? } else { g[0].clone() };
@@ -90,8 +90,8 @@ pub fn gradient_matching(
             let mut vjp_weight_grads = Vec::with_capacity(hidden.len());
             for (k, layer) in hidden.iter().enumerate() {
                 // g_k = δ_k W_k: ∂/∂W_k += δ_kᵀ ḡ_k; δ̄_k = ḡ_k W_kᵀ.
-                vjp_weight_grads.push(delta[k].t()?.matmul(&gbar)?);
-                let dbar = gbar.matmul(&layer.weight.t()?)?;
+                vjp_weight_grads.push(mm(&delta[k].t()?, &gbar)?);
+                let dbar = mm(&gbar, &layer.weight.t()?)?;
                 // δ_k = g_{k+1} ⊙ σ′(u_k): ū_k = δ̄_k ⊙ g_{k+1} ⊙ σ″(u_k), ḡ_{k+1} = δ̄_k ⊙ σ′(u_k).
                 let (u, next) = slopes[k].vjp_reverse(&dbar, &g[k + 1])?;
                 ubar.push(u);
@@ -103,9 +103,9 @@ pub fn gradient_matching(
             let mut input = None;
             for k in (0..hidden.len()).rev() {
                 let u = &ubar[k];
-                weight_grads.push((&vjp_weight_grads[k] + u.t()?.matmul(&act[k])?)?);
+                weight_grads.push((&vjp_weight_grads[k] + mm(&u.t()?, &act[k])?)?);
                 bias_grads.push(column_sums(u)?);
-                let back = u.matmul(hidden[k].weight)?;
+                let back = mm(&u, hidden[k].weight)?;
                 if k > 0 {
                     ubar[k - 1] = slopes[k - 1].add_product(&ubar[k - 1], &back)?;
                 } else {
@@ -127,16 +127,16 @@ pub fn gradient_matching(
     };
     // Direct field: plain backprop from ȳ = scale·(y − target).
     let target_bar = field_bar.neg()?;
-    let mut grads = vec![(last.weight, field_bar.t()?.matmul(top)?)];
-    let mut abar = field_bar.matmul(last.weight)?;
+    let mut grads = vec![(last.weight, mm(&field_bar.t()?, top)?)];
+    let mut abar = mm(&field_bar, last.weight)?;
     for k in (0..hidden.len()).rev() {
         let u = slopes[k].scale(&abar)?;
         let layer = &hidden[k];
         if let Some(bias) = layer.bias {
             grads.push((bias, column_sums(&u)?));
         }
-        grads.push((layer.weight, u.t()?.matmul(&act[k])?));
-        abar = u.matmul(layer.weight)?;
+        grads.push((layer.weight, mm(&u.t()?, &act[k])?));
+        abar = mm(&u, layer.weight)?;
     }
     grads.reverse();
     finish(loss, grads, abar, target_bar)

@@ -11,6 +11,7 @@
 //! | gradient-matching loss and gradients ([`matching_loss`]) | fused kernel ([`cpu::training`]) | tensor-op backward ([`explicit`], with [`cuda`] kernels for tanh) | autograd on the field's tensor ops |
 //! | a trained model's ż, H, ∇H ([`freeze`]) | inference kernel ([`cpu::inference`]) on host copies of the weights | tensor ops on a detached copy | tensor ops on a detached copy |
 //! | optimizer update | [`cpu::adam`] | tensor ops | — |
+//! | matrix products of tensor ops ([`matmul`]) | [`cpu::matmul`] as a candle op: one thread for small products, the rayon pool for large | candle's matmul | — |
 //! | threads for tensor-op work ([`threads::run_sized`]) | one for small products, all for large | — | — |
 //!
 //! Every kernel is an accelerator of the tensor-op definition of the same model and is held
@@ -21,9 +22,11 @@ pub mod cpu;
 pub mod cuda;
 pub mod explicit;
 mod frozen;
+mod product;
 pub mod threads;
 
 pub use frozen::{Frozen, FrozenHamiltonian, FrozenOutput};
+pub use product::matmul;
 
 use crate::error::{Error, Result};
 use crate::hamiltonian::VectorField;

@@ -21,6 +21,12 @@ impl<'a, T> Mat<'a, T> {
         Self { data, rows, cols, rs: cols, cs: 1 }
     }
 
+    /// A `rows × cols` matrix whose entry (i, j) is `data[i·rs + j·cs]` (a strided tensor
+    /// layout; bounds are checked by [`matmul`]).
+    pub fn strided(data: &'a [T], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
+        Self { data, rows, cols, rs, cs }
+    }
+
     /// The transpose (a view, nothing is copied).
     pub fn t(self) -> Self {
         Self { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
@@ -30,6 +36,12 @@ impl<'a, T> Mat<'a, T> {
 /// dst (`a.rows × b.cols`, row-major) = a·b, or += a·b with `accumulate`, on the calling
 /// thread (gemm's runtime-dispatched SIMD kernels). Panics if a view exceeds its slice.
 pub fn matmul<T: Real>(dst: &mut [T], a: Mat<'_, T>, b: Mat<'_, T>, accumulate: bool) {
+    matmul_on(dst, a, b, accumulate, false)
+}
+
+/// [`matmul`], spread over the current rayon pool's threads when `parallel` (for large
+/// products; small ones lose more to waking threads than they gain).
+pub fn matmul_on<T: Real>(dst: &mut [T], a: Mat<'_, T>, b: Mat<'_, T>, accumulate: bool, parallel: bool) {
     assert_eq!(a.cols, b.rows, "inner dimensions");
     let (m, n, k) = (a.rows, b.cols, a.cols);
     assert!(dst.len() >= m * n, "destination out of bounds");
@@ -46,7 +58,7 @@ pub fn matmul<T: Real>(dst: &mut [T], a: Mat<'_, T>, b: Mat<'_, T>, accumulate: 
     assert!((m - 1) * a.rs + (k - 1) * a.cs < a.data.len(), "lhs out of bounds");
     assert!((k - 1) * b.rs + (n - 1) * b.cs < b.data.len(), "rhs out of bounds");
     let (sa, sb) = (Operand { data: a.data, rs: a.rs, cs: a.cs }, Operand { data: b.data, rs: b.rs, cs: b.cs });
-    if small_matmul(dst, (m, n, k), sa, sb, accumulate) {
+    if !parallel && small_matmul(dst, (m, n, k), sa, sb, accumulate) {
         return;
     }
     // SAFETY: the bounds of all three matrices were checked above; `dst` is exclusively borrowed
@@ -71,7 +83,11 @@ pub fn matmul<T: Real>(dst: &mut [T], a: Mat<'_, T>, b: Mat<'_, T>, accumulate: 
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            if parallel && rayon::current_num_threads() > 1 {
+                gemm::Parallelism::Rayon(rayon::current_num_threads())
+            } else {
+                gemm::Parallelism::None
+            },
         );
     }
 }

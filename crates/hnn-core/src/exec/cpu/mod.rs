@@ -24,6 +24,6 @@ pub mod training;
 pub use adam::{adam_update, AdamStep};
 pub use forward::MlpView;
 pub use inference::evaluate;
-pub use matmul::{add_column_sums, matmul, Mat};
+pub use matmul::{add_column_sums, matmul, matmul_on, Mat};
 pub use real::Real;
 pub use training::{gradient_matching, MlpGradients};
