@@ -44,7 +44,7 @@ fn tolerance(dtype: DType) -> f64 {
 /// The same model (same seed) on the CPU and on the GPU, the GPU copy read from a checkpoint
 /// written on the CPU.
 fn twin(kind: ModelKind, dof: usize, dtype: DType, dir: &Path) -> (ModelState, ModelState) {
-    twin_with(ModelSpec { kind, dof, hidden: vec![64, 48], activation: "tanh".into() }, dtype, dir)
+    twin_with(ModelSpec { kind, dof, hidden: vec![64, 48], activation: hnn_core::Activation::Tanh }, dtype, dir)
 }
 
 fn twin_with(spec: ModelSpec, dtype: DType, dir: &Path) -> (ModelState, ModelState) {
@@ -63,10 +63,10 @@ fn the_training_gradients_match_the_cpu_kernel() {
     // for tanh, tensor ops otherwise); on the CPU from hnn_core::exec::cpu. Two implementations.
     let dir = tempfile::tempdir().unwrap();
     for dtype in [DType::F64, DType::F32] {
-        for activation in ["tanh", "softplus"] {
+        for activation in [hnn_core::Activation::Tanh, hnn_core::Activation::Softplus] {
             for hidden in [vec![64, 48], vec![32, 24, 16]] {
                 for kind in [ModelKind::HNN, ModelKind::BASELINE] {
-                    let spec = ModelSpec { kind, dof: 2, hidden: hidden.clone(), activation: activation.into() };
+                    let spec = ModelSpec { kind, dof: 2, hidden: hidden.clone(), activation };
                     let (cpu, gpu) = twin_with(spec, dtype, dir.path());
                     let z = Tensor::randn(0f64, 1.0, (500, 4), &Device::Cpu).unwrap().to_dtype(dtype).unwrap();
                     let t = Tensor::randn(0f64, 1.0, (500, 4), &Device::Cpu).unwrap().to_dtype(dtype).unwrap();
@@ -195,7 +195,8 @@ fn smoke(name: &str, steps: usize) -> ExperimentConfig {
 fn trained(cfg: &ExperimentConfig, kind: ModelKind, device: &Device) -> (Vec<Tensor>, Vec<f64>) {
     let ds = cfg.data.load(0, None).unwrap();
     let data = TrainData::new(&ds, &cfg.train.objective, DType::F64, device).unwrap();
-    let spec = ModelSpec { kind, dof: ds.meta.dof, hidden: cfg.model.hidden.clone(), activation: "tanh".into() };
+    let spec =
+        ModelSpec { kind, dof: ds.meta.dof, hidden: cfg.model.hidden.clone(), activation: hnn_core::Activation::Tanh };
     let state = ModelState::new(spec, DType::F64, device, 3).unwrap();
     let ctx =
         RunContext { seed: 9, checkpoint: None, info: TrainingInfo::default(), progress: false, label: "gpu".into() };

@@ -14,7 +14,8 @@ use hnn::train::{ModelKind, ModelSpec, ModelState};
 fn plain_candle_reads_checkpoints_and_agrees_to_1e6() {
     let dir = tempfile::tempdir().unwrap();
     for dtype in [DType::F32, DType::F64] {
-        let spec = ModelSpec { kind: ModelKind::HNN, dof: 2, hidden: vec![64, 48], activation: "tanh".into() };
+        let spec =
+            ModelSpec { kind: ModelKind::HNN, dof: 2, hidden: vec![64, 48], activation: hnn_core::Activation::Tanh };
         let state = ModelState::new(spec, dtype, &Device::Cpu, 11).unwrap();
         let path = dir.path().join(format!("hnn_{dtype:?}.safetensors"));
         checkpoint::save(&state, &TrainingInfo::default(), &path).unwrap();

@@ -30,6 +30,7 @@ pub mod init;
 pub mod integrators;
 pub mod mlp;
 pub mod models;
+mod names;
 pub mod symplectic;
 
 pub use activation::Activation;

@@ -8,7 +8,7 @@ use hnn_train::{ModelKind, ModelSpec};
 use std::collections::HashMap;
 
 fn model(kind: ModelKind, varmap: &VarMap) -> PixelModel {
-    let spec = ModelSpec { kind, dof: 1, hidden: vec![64, 64], activation: "tanh".into() };
+    let spec = ModelSpec { kind, dof: 1, hidden: vec![64, 64], activation: hnn_core::Activation::Tanh };
     let m = PixelModel::new(784, 64, &spec, VarBuilder::from_varmap(varmap, DType::F32, &Device::Cpu)).unwrap();
     hnn_core::init::orthogonal_init(varmap, 0).unwrap();
     m
@@ -67,7 +67,7 @@ fn losses_train_both_parts_and_decrease() {
 #[test]
 fn the_latent_state_must_be_two_dimensional() {
     let varmap = VarMap::new();
-    let spec = ModelSpec { kind: ModelKind::HNN, dof: 2, hidden: vec![8], activation: "tanh".into() };
+    let spec = ModelSpec { kind: ModelKind::HNN, dof: 2, hidden: vec![8], activation: hnn_core::Activation::Tanh };
     let err = PixelModel::new(784, 16, &spec, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap_err();
     assert!(err.to_string().contains("dof must be 1"), "{err}");
     let x = Tensor::zeros((3, 1568), DType::F32, &Device::Cpu).unwrap();
@@ -172,7 +172,7 @@ fn fused_step_matches_autograd() {
             (IntegratorKind::Rk4, 2, 4, LossWeights { dynamics: 1.5, canonical: 0.5 }),
         ] {
             let varmap = VarMap::new();
-            let spec = ModelSpec { kind, dof: 1, hidden: vec![12, 12], activation: "tanh".into() };
+            let spec = ModelSpec { kind, dof: 1, hidden: vec![12, 12], activation: hnn_core::Activation::Tanh };
             let mut m =
                 PixelModel::new(784, 24, &spec, VarBuilder::from_varmap(&varmap, DType::F64, &Device::Cpu)).unwrap();
             m.latent_step = LatentStep { integrator, substeps, horizon };
@@ -332,7 +332,7 @@ fn pixel_training_resumes_exactly_and_checkpoints_evaluate() {
     assert!(err.contains("beyond train.steps"), "{err}");
     // Same shapes, another activation: refused rather than trained on with the wrong field.
     let mut softplus = cfg.clone();
-    softplus.model.activation = "softplus".into();
+    softplus.model.activation = hnn_core::Activation::Softplus;
     let err = train_model(&softplus, &resumed, &cpu, DType::F32).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("softplus") && err.contains("not this config"), "{err}");
     // Corrupt files name themselves and the problem; nothing is overwritten by a failed load.

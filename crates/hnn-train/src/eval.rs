@@ -337,8 +337,7 @@ fn per_sample_errors(
             Objective::Gradient => loss_field.time_derivatives(&x)?,
             Objective::Trajectory { integrator, substeps } => {
                 let TrainData::Transitions { interval, .. } = data else { unreachable!() };
-                let kind: IntegratorKind = integrator.parse()?;
-                kind.build().propagate(loss_field, &x, interval / *substeps as f64, *substeps)?
+                integrator.build().propagate(loss_field, &x, interval / *substeps as f64, *substeps)?
             }
         };
         let e = (pred - y)?.sqr()?.mean(1)?.to_dtype(DType::F64)?.to_vec1::<f64>()?;

@@ -106,7 +106,7 @@ pub struct ModelConfig {
     /// Hidden widths (the paper: [200, 200]).
     pub hidden: Vec<usize>,
     /// Activation (the paper: tanh).
-    pub activation: String,
+    pub activation: hnn_core::Activation,
     /// Which models to train (default: baseline and hnn).
     #[serde(default = "default_kinds")]
     pub kinds: Vec<ModelKind>,
@@ -202,7 +202,7 @@ impl ExperimentConfig {
     /// The specification of this experiment's model of `kind` for a system of `dof` degrees of
     /// freedom.
     pub fn model_spec(&self, kind: ModelKind, dof: usize) -> ModelSpec {
-        ModelSpec { kind, dof, hidden: self.model.hidden.clone(), activation: self.model.activation.clone() }
+        ModelSpec { kind, dof, hidden: self.model.hidden.clone(), activation: self.model.activation }
     }
 
     /// What a checkpoint of a model trained by this experiment on `ds` from `model_seed` records
@@ -211,9 +211,11 @@ impl ExperimentConfig {
     pub fn training_info(&self, ds: &hnn_systems::Dataset, model_seed: u64) -> TrainingInfo {
         let (mode, integrator, dt) = match &self.train.objective {
             Objective::Gradient => ("gradient".to_string(), None, None),
-            Objective::Trajectory { integrator, substeps } => {
-                ("trajectory".to_string(), Some(integrator.clone()), ds.meta.dt.map(|d| d / *substeps as f64))
-            }
+            Objective::Trajectory { integrator, substeps } => (
+                "trajectory".to_string(),
+                Some(integrator.name().to_string()),
+                ds.meta.dt.map(|d| d / *substeps as f64),
+            ),
         };
         TrainingInfo {
             mode,
@@ -253,14 +255,9 @@ impl ExperimentConfig {
             }
         }
         for kind in &self.model.kinds {
-            ModelSpec {
-                kind: *kind,
-                dof: 1,
-                hidden: self.model.hidden.clone(),
-                activation: self.model.activation.clone(),
-            }
-            .validate()
-            .map_err(|e| Error::Config(format!("model: {e}")))?;
+            ModelSpec { kind: *kind, dof: 1, hidden: self.model.hidden.clone(), activation: self.model.activation }
+                .validate()
+                .map_err(|e| Error::Config(format!("model: {e}")))?;
         }
         self.train.validate()?;
         self.eval.validate()?;

@@ -28,8 +28,8 @@ pub enum Objective {
     /// Trajectory matching: from each observed z(t_{k−1}), integrate `substeps` steps of
     /// `integrator` across the sampling interval and fit z(t_k); gradients flow through every step.
     Trajectory {
-        /// Integrator name (`leapfrog`, `rk4`, `implicit_midpoint`, ...).
-        integrator: String,
+        /// The integrator (by name in configs: `leapfrog`, `rk4`, `implicit_midpoint`, ...).
+        integrator: IntegratorKind,
         /// Integrator steps per sampling interval.
         substeps: usize,
     },
@@ -134,10 +134,7 @@ impl TrainConfig {
                 return fail(format!("train.schedule.final_fraction must be in [0, 1], got {final_fraction}"));
             }
         }
-        if let Objective::Trajectory { integrator, substeps } = &self.objective {
-            integrator
-                .parse::<IntegratorKind>()
-                .map_err(|e| Error::Config(format!("train.objective.integrator: {e}")))?;
+        if let Objective::Trajectory { substeps, .. } = &self.objective {
             if *substeps == 0 {
                 return fail("train.objective.substeps must be at least 1".into());
             }
@@ -225,8 +222,7 @@ impl Loss {
         Ok(match (objective, data) {
             (Objective::Gradient, TrainData::Derivatives { .. }) => Loss { integrator: None },
             (Objective::Trajectory { integrator, substeps }, TrainData::Transitions { interval, .. }) => {
-                let kind: IntegratorKind = integrator.parse()?;
-                Loss { integrator: Some((kind.build(), interval / *substeps as f64, *substeps)) }
+                Loss { integrator: Some((integrator.build(), interval / *substeps as f64, *substeps)) }
             }
             _ => return Err(Error::Config("objective and data do not match".into())),
         })

@@ -91,7 +91,7 @@ fn sizes_that_would_exhaust_memory_are_refused_by_name() {
         kind: hnn_train::ModelKind::HNN,
         dof,
         hidden,
-        activation: "tanh".into(),
+        activation: hnn_core::Activation::Tanh,
     };
     assert!(spec(1 << 62, vec![8]).validate().unwrap_err().to_string().contains("model.dof"));
     assert!(spec(1, vec![1 << 62]).validate().unwrap_err().to_string().contains("model.hidden"));

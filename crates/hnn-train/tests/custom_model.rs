@@ -70,7 +70,7 @@ const QUADRATIC: ModelKind = ModelKind::new(&QuadraticFamily);
 
 fn spec() -> ModelSpec {
     QUADRATIC.register().unwrap();
-    ModelSpec { kind: QUADRATIC, dof: 1, hidden: vec![1], activation: "tanh".into() }
+    ModelSpec { kind: QUADRATIC, dof: 1, hidden: vec![1], activation: hnn_core::Activation::Tanh }
 }
 
 fn ctx() -> RunContext {
@@ -113,7 +113,7 @@ fn a_model_defined_here_trains_rolls_out_checkpoints_and_evaluates() {
     // Trajectory matching through RK4 steps learns A from states alone: on the notebook's
     // oscillator (m = k = 1, so A = I), observed every 0.5 time units.
     let mut tcfg = smoke("oscillator_trajectory", 400);
-    tcfg.train.objective = Objective::Trajectory { integrator: "rk4".into(), substeps: 10 };
+    tcfg.train.objective = Objective::Trajectory { integrator: hnn_core::IntegratorKind::Rk4, substeps: 10 };
     tcfg.train.schedule = Default::default();
     tcfg.train.learning_rate = 2e-2;
     let tds = tcfg.data.load(0, None).unwrap();

@@ -18,7 +18,7 @@ fn setup(r: f64, starts: usize) -> (ExperimentConfig, ModelState, TrainData, Eva
     cfg.validate().unwrap();
     let ds = cfg.data.load(0, None).unwrap();
     let data = TrainData::new(&ds, &cfg.train.objective, DType::F64, &Device::Cpu).unwrap();
-    let spec = ModelSpec { kind: ModelKind::HNN, dof: 1, hidden: vec![16, 16], activation: "tanh".into() };
+    let spec = ModelSpec { kind: ModelKind::HNN, dof: 1, hidden: vec![16, 16], activation: hnn_core::Activation::Tanh };
     let state = ModelState::new(spec, DType::F64, &Device::Cpu, 4).unwrap();
     let set = EvalSet::new(&cfg.eval, cfg.data.truth().unwrap(), cfg.data.sampler(), &ds, 0).unwrap();
     (cfg, state, data, set)

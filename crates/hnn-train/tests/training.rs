@@ -20,7 +20,7 @@ fn setup(steps: usize) -> (hnn_train::ExperimentConfig, hnn_systems::Dataset) {
 }
 
 fn spec(kind: ModelKind) -> ModelSpec {
-    ModelSpec { kind, dof: 1, hidden: vec![16, 16], activation: "tanh".into() }
+    ModelSpec { kind, dof: 1, hidden: vec![16, 16], activation: hnn_core::Activation::Tanh }
 }
 
 fn ctx(path: &Path) -> RunContext {

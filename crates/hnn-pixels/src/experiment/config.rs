@@ -28,7 +28,7 @@ pub struct PixelModelConfig {
     /// Hidden widths of the latent dynamics MLP (the paper: [200, 200]).
     pub dynamics_hidden: Vec<usize>,
     /// Activation of the latent dynamics (the autoencoder uses ReLU).
-    pub activation: String,
+    pub activation: hnn_core::Activation,
     /// Latent dynamics models to train.
     #[serde(default = "default_kinds")]
     pub kinds: Vec<ModelKind>,
@@ -199,11 +199,6 @@ impl PixelExperiment {
 
     /// The latent dynamics' specification.
     pub fn spec(&self, kind: ModelKind) -> ModelSpec {
-        ModelSpec {
-            kind,
-            dof: 1,
-            hidden: self.model.dynamics_hidden.clone(),
-            activation: self.model.activation.clone(),
-        }
+        ModelSpec { kind, dof: 1, hidden: self.model.dynamics_hidden.clone(), activation: self.model.activation }
     }
 }

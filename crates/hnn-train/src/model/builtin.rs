@@ -24,7 +24,7 @@ macro_rules! family {
                 $curvature
             }
             fn build(&self, spec: &ModelSpec, vb: VarBuilder) -> Result<Box<dyn LearnedModel>> {
-                Ok(Box::new(<$model>::new(spec.dof, &spec.hidden, spec.activation()?, vb)?))
+                Ok(Box::new(<$model>::new(spec.dof, &spec.hidden, spec.activation, vb)?))
             }
             fn seed_offset(&self) -> u64 {
                 $seed

@@ -18,8 +18,8 @@ pub struct ModelSpec {
     pub dof: usize,
     /// Hidden widths.
     pub hidden: Vec<usize>,
-    /// Activation name.
-    pub activation: String,
+    /// Activation (by name in checkpoints).
+    pub activation: Activation,
 }
 
 impl ModelSpec {
@@ -47,7 +47,7 @@ impl ModelSpec {
                 parameters * 8.0 * 4.0
             )));
         }
-        let act = self.activation()?;
+        let act = self.activation;
         if self.kind.family().needs_curvature() && !act.is_twice_differentiable() {
             return Err(hnn_core::Error::ActivationNotTwiceDifferentiable(act.name().into()).into());
         }
@@ -61,11 +61,6 @@ impl ModelSpec {
         widths.extend(self.hidden.iter().map(|&w| w as f64));
         widths.push(2.0 * self.dof as f64);
         widths.windows(2).map(|w| w[0] * w[1] + w[1]).sum()
-    }
-
-    /// The parsed activation.
-    pub fn activation(&self) -> Result<Activation> {
-        self.activation.parse::<Activation>().map_err(|e| Error::Config(format!("model.activation: {e}")))
     }
 }
 
