@@ -167,8 +167,14 @@ fn verify_npz(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Every array of a `.safetensors` or `.npz` file by name (any tool's file; no metadata needed).
+pub fn read_arrays(path: impl AsRef<Path>) -> Result<HashMap<String, Tensor>> {
+    Ok(read_tensors(path.as_ref(), "")?.0)
+}
+
 /// Reads the tensors of a file written by [`write_tensors`] (or by another tool in the same
-/// layout), with its metadata string when there is one.
+/// layout), with its metadata string when there is one: in a `.safetensors` header under
+/// `key`; in an `.npz`, the array `meta_json` (whatever `key` is).
 pub fn read_tensors(path: &Path, key: &str) -> Result<(HashMap<String, Tensor>, Option<String>)> {
     let format = format_of(path)?;
     if !path.exists() {

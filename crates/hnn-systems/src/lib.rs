@@ -12,6 +12,7 @@
 //! - [`real`]: the Schmidt & Lipson real-pendulum measurements.
 //! - [`derivatives`]: finite differences of sampled trajectories, honouring gaps.
 //! - [`dataset`]: [`Dataset`] of (z, ż) with train/test split, metadata and batching.
+//! - [`import`]: datasets from your own data: (z, ż) pairs, trajectories, `.npz` and CSV files.
 //! - [`io`]: `.safetensors` and `.npz` dataset files, atomic writes.
 //! - [`error`]: the error type.
 
@@ -20,6 +21,7 @@ pub mod dataset;
 pub mod derivatives;
 pub mod error;
 pub mod generate;
+pub mod import;
 pub mod io;
 pub mod real;
 pub mod system;

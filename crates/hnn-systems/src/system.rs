@@ -23,6 +23,16 @@ pub enum System {
 }
 
 impl System {
+    /// Every kind by its config name, with its Hamiltonian.
+    pub const KINDS: [(&'static str, &'static str); 6] = [
+        ("harmonic_oscillator", "H = p²/2m + k(q − q₀)²/2"),
+        ("pendulum", "H = p²/(2ml²) + mgl(1 − cos q)"),
+        ("n_body", "planar gravity, H = Σ|pᵢ|²/2mᵢ − Σ g mᵢmⱼ/|qᵢ − qⱼ|"),
+        ("double_well", "H = p²/2m + a(q² − b²)²"),
+        ("henon_heiles", "H = (p₁² + p₂²)/2 + (q₁² + q₂²)/2 + λ(q₁²q₂ − q₂³/3)"),
+        ("oscillator_chain", "n masses joined by springs between fixed walls"),
+    ];
+
     /// The analytic Hamiltonian.
     pub fn hamiltonian(&self) -> Box<dyn AnalyticHamiltonian> {
         match self.clone() {
