@@ -291,24 +291,6 @@ impl ExperimentConfig {
     }
 }
 
-/// Finds `experiments/NAME.toml` from the working directory or any parent; a path to an
-/// existing file is used as is.
-pub fn locate_config(name: &str) -> Result<PathBuf> {
-    let direct = Path::new(name);
-    if direct.is_file() {
-        return Ok(direct.to_path_buf());
-    }
-    if let Ok(cwd) = std::env::current_dir() {
-        for dir in cwd.ancestors() {
-            let candidate = dir.join("experiments").join(format!("{name}.toml"));
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
-    }
-    Err(Error::Config(format!("no experiment `{name}`: expected experiments/{name}.toml (or a path to a config file)")))
-}
-
 /// How to run an experiment.
 #[derive(Debug, Clone)]
 pub struct RunOptions {

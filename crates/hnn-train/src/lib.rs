@@ -7,6 +7,8 @@
 //! training), `plots` (PNG plots of experiments, with plotters and the DejaVu font). The `hnn`
 //! command turns all three on.
 //!
+//! - [`hnn_model`]: [`HnnModel`], the model API for your own data: fit, predict, roll out,
+//!   evaluate, save and load, in a few lines.
 //! - [`model`]: the models hnn trains: the [`LearnedModel`](model::LearnedModel) trait, kinds of
 //!   model registered by name ([`ModelKind`](model::ModelKind)), the built-in kinds, and a model
 //!   with its variables ([`ModelState`](model::ModelState)).
@@ -26,6 +28,7 @@ pub mod device;
 pub mod error;
 pub mod eval;
 pub mod experiment;
+pub mod hnn_model;
 mod json_float;
 pub mod model;
 pub mod optim;
@@ -36,5 +39,6 @@ pub mod training;
 
 pub use error::{Error, Result};
 pub use experiment::{ExperimentConfig, RunOptions};
+pub use hnn_model::{Evaluation, FitOptions, HnnModel, ModelConfig};
 pub use model::{Model, ModelKind, ModelSpec, ModelState};
 pub use training::{train, TrainConfig, TrainData};

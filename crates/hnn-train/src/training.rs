@@ -166,6 +166,16 @@ fn transitions(split: &Split, length: usize, dtype: DType, device: &Device) -> R
     if n % length != 0 {
         return Err(Error::Config(format!("{n} samples are not whole trajectories of {length} points")));
     }
+    if length < 2 {
+        return Err(Error::Config(format!(
+            "trajectories of {length} point make no transitions: trajectory matching needs at least 2"
+        )));
+    }
+    if n == 0 {
+        // candle's strided copy of an empty narrowed view panics: build the empty split directly.
+        let empty = Tensor::zeros((0, width), dtype, device)?;
+        return Ok(Transitions { start: empty.clone(), end: empty });
+    }
     let z = split.z.reshape((n / length, length, width))?;
     let flat = |t: Tensor| -> Result<Tensor> {
         Ok(t.reshape(((n / length) * (length - 1), width))?.to_dtype(dtype)?.to_device(device)?)

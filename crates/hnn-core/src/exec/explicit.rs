@@ -56,7 +56,7 @@ pub fn gradient_matching(
     let mut bias_grads: Vec<Tensor> = Vec::with_capacity(hidden.len());
     let (loss, field_bar) = match form {
         FieldForm::Output => {
-            let field = mm(&top, &last.weight.t()?)?;
+            let field = mm(top, &last.weight.t()?)?;
             let residual = (field - target)?;
             let loss = residual.sqr()?.mean_all()?;
             (loss, (residual * scale)?)
@@ -105,7 +105,7 @@ pub fn gradient_matching(
                 let u = &ubar[k];
                 weight_grads.push((&vjp_weight_grads[k] + mm(&u.t()?, &act[k])?)?);
                 bias_grads.push(column_sums(u)?);
-                let back = mm(&u, hidden[k].weight)?;
+                let back = mm(u, hidden[k].weight)?;
                 if k > 0 {
                     ubar[k - 1] = slopes[k - 1].add_product(&ubar[k - 1], &back)?;
                 } else {

@@ -63,8 +63,12 @@ pub trait Integrator: Send + Sync {
     /// One step of size dt on the integrator state.
     fn step(&self, field: &dyn VectorField, state: &Tensor, dt: f64) -> Result<Tensor>;
 
-    /// `steps` steps of size dt from the physical state z; returns the physical state.
+    /// `steps` steps of size dt from the physical state z; returns the physical state. A dt that
+    /// is not finite is an error (negative dt integrates backwards in time).
     fn propagate(&self, field: &dyn VectorField, z: &Tensor, dt: f64, steps: usize) -> Result<Tensor> {
+        if !dt.is_finite() {
+            return Err(Error::InvalidArgument(format!("{}: step dt must be finite, got {dt}", self.name())));
+        }
         let mut s = self.lift(z)?;
         for _ in 0..steps {
             s = self.step(field, &s, dt)?;
@@ -165,6 +169,12 @@ pub enum Solver {
 }
 
 impl Solver {
+    /// Adaptive Dormand–Prince 5(4) with relative and absolute tolerances (what the paper's
+    /// evaluation uses, scipy's `RK45`).
+    pub fn dopri5(rtol: f64, atol: f64) -> Self {
+        Solver::Adaptive(DormandPrince::new(rtol, atol))
+    }
+
     /// A fixed-step solver.
     pub fn fixed(integrator: impl Integrator + 'static, dt: f64) -> Self {
         Solver::Fixed { integrator: Box::new(integrator), dt }

@@ -1,0 +1,112 @@
+//! The model API for a user's data: fit by gradient and trajectory matching (with no test
+//! split too), predictions in any float dtype, errors that name what is wrong, energy
+//! conservation of a fitted HNN's rollout, and save/load giving the same predictions.
+
+use candle_core::{DType, Device, Tensor};
+use hnn_core::integrators::Rk4;
+use hnn_core::{Integrator, IntegratorKind, Solver};
+use hnn_systems::import::{self, TrajectoryOptions};
+use hnn_train::{FitOptions, HnnModel, ModelConfig, ModelKind};
+
+/// Oscillator trajectories (H = (q² + p²)/2) on a grid of 0.1, as [T, B, 2].
+fn oscillator_data(test_fraction: f64) -> hnn_systems::Dataset {
+    let times: Vec<f64> = (0..20).map(|k| 0.1 * k as f64).collect();
+    let b = 12;
+    let mut v = vec![];
+    for &t in &times {
+        for k in 0..b {
+            let (a, phi) = (0.4 + 0.08 * k as f64, 0.5 * k as f64);
+            v.extend([a * (t + phi).cos(), -a * (t + phi).sin()]);
+        }
+    }
+    let z = Tensor::from_vec(v, (times.len(), b, 2), &Device::Cpu).unwrap();
+    import::trajectories_on_grid(&times, &z, &TrajectoryOptions { test_fraction, ..Default::default() }).unwrap()
+}
+
+fn small(kind: ModelKind) -> ModelConfig {
+    ModelConfig { kind, hidden: vec![32, 32], ..ModelConfig::of(kind) }
+}
+
+#[test]
+fn gradient_matching_learns_an_energy_that_its_rollouts_keep() {
+    let data = oscillator_data(0.25);
+    let mut model = HnnModel::new(&small(ModelKind::HNN), 1).unwrap();
+    let report = model.fit(&data, &FitOptions { steps: 600, learning_rate: 3e-3, ..FitOptions::default() }).unwrap();
+    assert_eq!(model.steps_trained(), 600);
+    let first = report.train_curve[0];
+    let last = *report.train_curve.last().unwrap();
+    assert!(last < first / 20.0, "loss {first} → {last}");
+    let eval = model.evaluate(&data).unwrap();
+    assert!(eval.test_loss.mean < 1e-2, "{eval:?}");
+    // The rollouts from the 3 held-out trajectories follow them and keep the learned energy.
+    let traj = eval.trajectory_mse.unwrap();
+    assert_eq!(traj.n, 3);
+    assert!(traj.mean < 1e-2, "{eval:?}");
+    assert!(eval.energy_drift.unwrap().mean < 1e-3, "{eval:?}");
+    let truth = hnn_systems::System::HarmonicOscillator { m: 1.0, k: 1.0, q0: 0.0 };
+    assert!(model.evaluate_against(&data, &truth).unwrap().energy_mse.unwrap().mean < 1e-3);
+}
+
+#[test]
+fn trajectory_matching_works_without_a_test_split() {
+    // Once a panic inside candle ("range start index 202 out of range").
+    let data = oscillator_data(0.0);
+    assert_eq!(data.test.len(), 0);
+    let mut model = HnnModel::new(&small(ModelKind::BASELINE), 1).unwrap();
+    let options = FitOptions { steps: 20, ..FitOptions::trajectory(IntegratorKind::Rk4, 4) };
+    let report = model.fit(&data, &options).unwrap();
+    assert_eq!(report.train_curve.len(), 20);
+    assert!(report.train_curve.iter().all(|l| l.is_finite()));
+    assert!(report.test_curve.iter().all(|(_, l)| l.is_nan()), "no test data: NaN, not a number made up");
+    // Pairs without a grid cannot be trajectory-matched: a clear error, not a panic.
+    let pairs = import::pairs(&data.train.z, &data.train.dz, 0.2).unwrap();
+    let e = model.fit(&pairs, &options).unwrap_err().to_string();
+    assert!(e.contains("trajectory matching needs whole trajectories"), "{e}");
+}
+
+#[test]
+fn inputs_in_any_float_dtype_and_clear_errors() {
+    let model = HnnModel::new(&small(ModelKind::HNN), 1).unwrap(); // f32
+    let z64 = Tensor::new(&[[0.3f64, -0.2], [1.0, 0.5]], &Device::Cpu).unwrap();
+    let dz64 = model.predict_derivatives(&z64).unwrap();
+    assert_eq!(dz64.dtype(), DType::F64);
+    let dz32 = model.predict_derivatives(&z64.to_dtype(DType::F32).unwrap()).unwrap();
+    assert_eq!(dz32.dtype(), DType::F32);
+    let single = model.energy(&Tensor::new(&[0.3f64, -0.2], &Device::Cpu).unwrap()).unwrap();
+    assert_eq!(single.rank(), 0);
+
+    let ints = Tensor::new(&[[1i64, 2]], &Device::Cpu).unwrap();
+    let e = model.predict_derivatives(&ints).unwrap_err().to_string();
+    assert!(e.contains("I64") && e.contains("F32"), "{e}");
+    let wide = Tensor::zeros((2, 3), DType::F64, &Device::Cpu).unwrap();
+    let e = model.predict_derivatives(&wide).unwrap_err().to_string();
+    assert!(e.contains("[2, 3]") && e.contains("[N, 2]"), "{e}");
+    let baseline = HnnModel::new(&small(ModelKind::BASELINE), 1).unwrap();
+    let e = baseline.energy(&z64).unwrap_err().to_string();
+    assert!(e.contains("baseline") && e.contains("no energy"), "{e}");
+    // A step that is not a number is refused by every integrator.
+    let e = Rk4.propagate(&model.state().model, &z64, f64::NAN, 3).unwrap_err().to_string();
+    assert!(e.contains("dt must be finite"), "{e}");
+}
+
+#[test]
+fn a_saved_model_loads_and_predicts_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = oscillator_data(0.25);
+    let config = ModelConfig { precision: hnn_train::device::Precision::F64, ..small(ModelKind::SEPARABLE_HNN) };
+    let mut model = HnnModel::new(&config, 1).unwrap();
+    model.fit(&data, &FitOptions { steps: 30, ..FitOptions::default() }).unwrap();
+    let path = dir.path().join("model.safetensors");
+    model.save(&path).unwrap();
+    let loaded = HnnModel::load(&path).unwrap();
+    assert_eq!((loaded.kind(), loaded.dof(), loaded.steps_trained()), (ModelKind::SEPARABLE_HNN, 1, 30));
+    let z = data.test.z.narrow(0, 0, 7).unwrap();
+    assert_eq!(
+        model.predict_derivatives(&z).unwrap().to_vec2::<f64>().unwrap(),
+        loaded.predict_derivatives(&z).unwrap().to_vec2::<f64>().unwrap()
+    );
+    let times = [0.0, 0.5, 1.0];
+    let a = model.rollout(&z, &times, &Solver::fixed(hnn_core::integrators::Leapfrog, 0.01)).unwrap();
+    let b = loaded.rollout(&z, &times, &Solver::fixed(hnn_core::integrators::Leapfrog, 0.01)).unwrap();
+    assert_eq!(a.to_vec3::<f64>().unwrap(), b.to_vec3::<f64>().unwrap());
+}
