@@ -19,9 +19,6 @@ use hnn::core::{
 };
 use hnn::train::optim::{Gradients, Optimizer, OptimizerKind};
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const BATCHES: [usize; 4] = [1, 200, 1000, 65536];
 const HIDDEN: [usize; 2] = [200, 200];
 
@@ -35,7 +32,6 @@ fn device() -> Device {
 
 fn setup() {
     hnn::core::exec::threads::init();
-    hnn::keep_freed_memory();
 }
 
 fn states(batch: usize, width: usize, dtype: DType, dev: &Device) -> Tensor {

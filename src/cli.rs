@@ -6,7 +6,7 @@ use hnn_pixels::experiment::PixelExperiment;
 use hnn_train::checkpoint;
 use hnn_train::device::{check_precision, select_device, DeviceChoice, Precision};
 use hnn_train::eval::{evaluate, EvalSet};
-use hnn_train::experiment::{self, locate_config, model_seed, ExperimentConfig, RunOptions};
+use hnn_train::experiment::{self, model_seed, ExperimentConfig, RunOptions};
 use hnn_train::model::{ModelKind, ModelState};
 use hnn_train::training::{train, RunContext, TrainData};
 use hnn_train::{Error, Result};
@@ -148,12 +148,67 @@ enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// List the built-in experiments (and local files that override them), model kinds,
+    /// systems and integrators.
+    List,
+    /// Fit models to your own data (.npz, .csv, or an hnn dataset file) and write a run
+    /// directory: MODEL.safetensors, metrics.json, loss.png (and phase.png for trajectories).
+    Fit {
+        /// The data: `.npz` (`z`+`dz` pairs, or `t` [T] + `z` [T, B, 2n] trajectories), `.csv`
+        /// (columns q…, p… with dq…, dp… or t), or a file from `hnn data`.
+        #[arg(long)]
+        data: PathBuf,
+        /// Models to fit (repeat or comma-separate): hnn, separable_hnn, baseline, …
+        #[arg(long, value_delimiter = ',', default_value = "hnn")]
+        model: Vec<ModelKind>,
+        /// gradient (fit ż) or trajectory (integrate `--substeps` steps, fit the next state).
+        #[arg(long, value_enum, default_value_t = FitObjective::Gradient)]
+        objective: FitObjective,
+        /// Integrator of trajectory matching.
+        #[arg(long, default_value = "rk4")]
+        integrator: hnn_core::IntegratorKind,
+        /// Integrator steps per sampling interval in trajectory matching.
+        #[arg(long, default_value_t = 10)]
+        substeps: usize,
+        /// Optimizer steps.
+        #[arg(long, default_value_t = 2000)]
+        steps: usize,
+        /// Samples per step (0: the whole training set).
+        #[arg(long, default_value_t = 0)]
+        batch_size: usize,
+        /// Learning rate (Adam).
+        #[arg(long, default_value_t = 1e-3)]
+        learning_rate: f64,
+        /// Hidden widths, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "200,200")]
+        hidden: Vec<usize>,
+        /// Fraction of the trajectories (or rows, for pairs) held out.
+        #[arg(long, default_value_t = 0.2)]
+        test_fraction: f64,
+        /// Seed of the initialisation and the sampler.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output directory [default: runs/fit/<data file stem>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        compute: Compute,
+    },
     /// Aggregate runs (metrics.json files) into a Markdown table shaped like the paper's Table 1.
     Table {
         /// Directory to scan.
         #[arg(default_value = "runs")]
         dir: PathBuf,
     },
+}
+
+/// The objective of `hnn fit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FitObjective {
+    /// Gradient matching.
+    Gradient,
+    /// Trajectory matching.
+    Trajectory,
 }
 
 /// An experiment file: state-space (the default) or pixels (`kind = "pixels"`).
@@ -163,9 +218,9 @@ enum Config {
 }
 
 impl Config {
-    fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let origin = path.display().to_string();
+    /// An experiment by name or path (see [`crate::experiments::find`]).
+    fn read(name: &str) -> Result<Self> {
+        let crate::experiments::Source { text, origin } = crate::experiments::find(name)?;
         let kind =
             text.parse::<toml::Table>().ok().and_then(|t| t.get("kind").and_then(|k| k.as_str().map(String::from)));
         match kind.as_deref() {
@@ -237,7 +292,7 @@ fn train_pixels(
 fn eval_pixels(ckpt: &Path, config: Option<&Path>, seed: Option<u64>, method: Option<String>) -> Result<()> {
     let stored = hnn_pixels::experiment::load_checkpoint(ckpt, &Device::Cpu, None)?;
     let mut cfg = match config {
-        Some(p) => match Config::read(p)? {
+        Some(p) => match Config::read(&p.to_string_lossy())? {
             Config::Pixels(p) => *p,
             Config::State(_) => return Err(Error::Config(format!("{} is not a pixel experiment", p.display()))),
         },
@@ -258,7 +313,6 @@ fn progress() -> bool {
 fn run(command: Command) -> Result<()> {
     match command {
         Command::Exp { name, seeds, seed, steps, out, data, no_plots, compute } => {
-            let path = locate_config(&name)?;
             if seeds == 0 {
                 return Err(Error::Config("--seeds must be at least 1".into()));
             }
@@ -272,7 +326,7 @@ fn run(command: Command) -> Result<()> {
                 progress: progress(),
                 plots: !no_plots,
             };
-            let (runs, exp_name) = match Config::read(&path)? {
+            let (runs, exp_name) = match Config::read(&name)? {
                 Config::State(cfg) => (experiment::run(&cfg, &opts)?, cfg.name),
                 Config::Pixels(cfg) => (hnn_pixels::experiment::run(&cfg, &opts)?, cfg.name),
             };
@@ -281,7 +335,7 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Train { config, model, seed, resume, steps, out, data, compute } => {
-            let mut cfg = match Config::read(&config)? {
+            let mut cfg = match Config::read(&config.to_string_lossy())? {
                 Config::State(cfg) => cfg,
                 Config::Pixels(p) => {
                     if data.is_some() {
@@ -395,7 +449,7 @@ fn run(command: Command) -> Result<()> {
             rollout_cmd(&ckpt, &z0, t_end, points, method.as_deref().unwrap_or("dopri5"), dt.unwrap_or(0.01))
         }
         Command::Data { name, out, seed, data } => {
-            let cfg = match Config::read(&locate_config(&name)?)? {
+            let cfg = match Config::read(&name)? {
                 Config::State(cfg) => cfg,
                 Config::Pixels(p) => {
                     let ds = p.data.generate(seed)?;
@@ -416,6 +470,51 @@ fn run(command: Command) -> Result<()> {
                 out.display()
             );
             Ok(())
+        }
+        Command::List => {
+            list();
+            Ok(())
+        }
+        Command::Fit {
+            data,
+            model,
+            objective,
+            integrator,
+            substeps,
+            steps,
+            batch_size,
+            learning_rate,
+            hidden,
+            test_fraction,
+            seed,
+            out,
+            compute,
+        } => {
+            let options = hnn_train::FitOptions {
+                objective: match objective {
+                    FitObjective::Gradient => hnn_train::training::Objective::Gradient,
+                    FitObjective::Trajectory => hnn_train::training::Objective::Trajectory { integrator, substeps },
+                },
+                steps,
+                batch_size,
+                learning_rate,
+                seed: Some(seed),
+                progress: progress(),
+                ..hnn_train::FitOptions::default()
+            };
+            let stem = data.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "data".into());
+            let out = out.unwrap_or_else(|| PathBuf::from("runs").join("fit").join(stem));
+            let fit = crate::fit::FitRun {
+                data,
+                kinds: model,
+                hidden,
+                test_fraction,
+                seed,
+                compute: (compute.device, compute.dtype),
+                options,
+                out,
+            };
+            fit.run()
         }
         Command::Table { dir } => {
             let runs = hnn_train::table::collect(&dir)?;
@@ -528,4 +627,24 @@ fn rollout_cmd(ckpt: &Path, z0: &str, t_end: f64, points: usize, method: &str, d
         println!("{t},{},{e}", cols.join(","));
     }
     Ok(())
+}
+
+/// `hnn list`.
+fn list() {
+    println!("Experiments (hnn exp NAME; a local experiments/NAME.toml overrides the built-in one):");
+    for (name, text) in crate::experiments::BUILTIN {
+        let local = crate::experiments::local(name).map(|p| format!("  [local: {}]", p.display())).unwrap_or_default();
+        println!("  {name:<24} {}{local}", crate::experiments::summary(text));
+    }
+    println!("\nModel kinds (--model, model.kinds):");
+    for kind in ModelKind::all() {
+        println!("  {:<24} {}", kind.name(), kind.family().summary());
+    }
+    println!("\nSystems ([data.task.system] kind):");
+    for (name, formula) in hnn_systems::System::KINDS {
+        println!("  {name:<24} {formula}");
+    }
+    println!("\nIntegrators (fixed step; adaptive: dopri5, dop853):");
+    let names: Vec<&str> = hnn_core::IntegratorKind::ALL.iter().map(|(_, n)| *n).collect();
+    println!("  {}", names.join(", "));
 }

@@ -3,9 +3,7 @@
 
 use std::process::ExitCode;
 
-// glibc's malloc dominates small-tensor training loops; mimalloc is several times faster there.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The allocator is the library's (hnn's default feature `mimalloc`, tuned for training loops).
 
 fn main() -> ExitCode {
     // A closed stdout (`hnn rollout … | head -1`) ends the command quietly, as it does other
@@ -15,7 +13,6 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    hnn::keep_freed_memory();
     match hnn::cli::main() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

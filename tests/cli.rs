@@ -122,3 +122,86 @@ fn a_closed_stdout_ends_quietly_and_runaway_sizes_are_refused() {
     refused(d, &[&rollout[..], &["--points", "100000000000"]].concat(), "--points");
     refused(d, &[&rollout[..], &["--method", "rk4", "--dt", "1e-300"]].concat(), "dt = 1e-300");
 }
+
+#[test]
+fn the_command_runs_its_built_in_experiments_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let listed = ok(d, &["list"]);
+    for needle in ["two_body", "spring", "pixels", "separable_hnn", "double_well", "leapfrog"] {
+        assert!(listed.contains(needle), "`hnn list` lacks {needle}:\n{listed}");
+    }
+    // No experiments/ here: the embedded spring runs.
+    let said = ok(d, &["exp", "spring", "--steps", "3", "--no-plots"]);
+    assert!(said.contains("| spring | 1 |"), "{said}");
+    assert!(d.join("runs/spring/0/hnn.safetensors").is_file());
+    // A local file of the same name overrides the embedded one.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(repo.join("experiments/spring.toml")).unwrap();
+    std::fs::create_dir(d.join("experiments")).unwrap();
+    std::fs::write(d.join("experiments/spring.toml"), text.replace("name = \"spring\"", "name = \"my_spring\""))
+        .unwrap();
+    let said = ok(d, &["exp", "spring", "--steps", "3", "--no-plots"]);
+    assert!(said.contains("| my_spring | 1 |"), "{said}");
+    assert!(ok(d, &["list"]).contains("[local:"));
+    refused(d, &["exp", "no_such"], "built in: ");
+}
+
+#[test]
+fn fit_trains_on_a_users_file_and_writes_a_run_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Trajectories as CSV: two degrees of freedom, five trajectories of 30 points.
+    let mut csv = String::from("trajectory,t,q1,q2,p1,p2\n");
+    for id in 0..5 {
+        let a = 0.5 + 0.1 * id as f64;
+        for k in 0..30 {
+            let t = 0.1 * k as f64;
+            csv += &format!(
+                "{id},{t},{},{},{},{}\n",
+                a * t.cos(),
+                a * (2.0 * t).sin(),
+                -a * t.sin(),
+                2.0 * a * (2.0 * t).cos()
+            );
+        }
+    }
+    std::fs::write(d.join("mine.csv"), csv).unwrap();
+    let said = ok(d, &["fit", "--data", "mine.csv", "--model", "hnn,baseline", "--steps", "20", "--hidden", "16,16"]);
+    assert!(said.contains("hnn") && said.contains("baseline") && said.contains("trajectory MSE"), "{said}");
+    let run = d.join("runs/fit/mine");
+    for file in ["hnn.safetensors", "baseline.safetensors", "metrics.json", "loss.png", "phase.png"] {
+        assert!(run.join(file).is_file(), "{file} missing");
+    }
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["train_samples"], 4 * 30);
+    assert!(metrics["models"]["hnn"]["evaluation"]["trajectory_mse"]["mean"].as_f64().unwrap().is_finite());
+    // The checkpoint is an ordinary one: `hnn rollout` reads it.
+    let csv =
+        ok(d, &["rollout", "runs/fit/mine/hnn.safetensors", "--z0", "0.5,0,0,1", "--t-end", "1", "--points", "3"]);
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    // Trajectory matching through leapfrog on the same file (the separable HNN).
+    ok(
+        d,
+        &[
+            "fit",
+            "--data",
+            "mine.csv",
+            "--model",
+            "separable_hnn",
+            "--objective",
+            "trajectory",
+            "--integrator",
+            "leapfrog",
+            "--steps",
+            "5",
+            "--hidden",
+            "8",
+            "--out",
+            "tm",
+        ],
+    );
+    assert!(d.join("tm/separable_hnn.safetensors").is_file());
+    refused(d, &["fit", "--data", "missing.npz"], "missing.npz");
+}
