@@ -169,7 +169,7 @@ impl Dataset {
     }
 
     /// Builds a dataset from (z, ż) pairs, `[N, 2n]` row-major, holding out the last
-    /// `test_fraction` of the rows.
+    /// `test_fraction` of the rows. (Trajectories, files and tensors: [`crate::import`].)
     pub fn from_pairs(meta: DatasetMeta, z: Vec<f64>, dz: Vec<f64>, test_fraction: f64) -> Result<Self> {
         let width = 2 * meta.dof;
         let all = Split::from_rows(z, dz, width)?;
@@ -177,42 +177,6 @@ impl Dataset {
         let ds = Dataset { train, test, meta };
         ds.validate("(z, ż) pairs")?;
         Ok(ds)
-    }
-}
-
-impl Dataset {
-    /// Builds a dataset from your own recorded trajectories: each `(times, states)` with states
-    /// `[T, 2n]` row-major (q first, then p). Derivatives are estimated by finite differences
-    /// within gap-free runs ([`crate::derivatives`]); the last `test_fraction` of the resulting
-    /// samples (in order) are held out.
-    pub fn from_trajectories(
-        mut meta: DatasetMeta,
-        trajectories: &[(Vec<f64>, Vec<f64>)],
-        settings: &crate::derivatives::DerivativeSettings,
-        test_fraction: f64,
-    ) -> Result<Self> {
-        let width = 2 * meta.dof;
-        let (mut z, mut dz) = (vec![], vec![]);
-        let mut steps = vec![];
-        for (i, (times, states)) in trajectories.iter().enumerate() {
-            if states.len() != times.len() * width {
-                return Err(Error::InvalidSetting(format!(
-                    "trajectory {i}: {} times but {} state numbers (expected {} × {width})",
-                    times.len(),
-                    states.len(),
-                    times.len()
-                )));
-            }
-            let d = crate::derivatives::differentiate(times, states, width, settings)?;
-            z.extend(d.z);
-            dz.extend(d.dz);
-            steps.extend(crate::derivatives::nominal_step(times));
-        }
-        if meta.dt.is_none() && !steps.is_empty() {
-            steps.sort_by(f64::total_cmp);
-            meta.dt = Some(steps[steps.len() / 2]);
-        }
-        Self::from_pairs(meta, z, dz, test_fraction)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Dataset files (safetensors, npz), measured data, finite differences, and bad input.
 
 use hnn_systems::derivatives::{differentiate, DerivativeSettings, FiniteDifference};
+use hnn_systems::import::{self, Trajectory, TrajectoryOptions};
 use hnn_systems::real::{self, DOUBLE_PENDULUM_ENV, DOUBLE_PENDULUM_FILE, PENDULUM_ENV, PENDULUM_FILE};
 use hnn_systems::*;
 use std::path::{Path, PathBuf};
@@ -248,20 +249,22 @@ fn own_trajectories_make_a_dataset() {
     let mut t2: Vec<f64> = (0..40).map(|i| i as f64 * 0.05).collect();
     t2.extend((60..100).map(|i| i as f64 * 0.05));
     let states = |t: &[f64]| t.iter().flat_map(|t| [t.cos(), -t.sin()]).collect::<Vec<_>>();
-    let trajs = vec![(t1.clone(), states(&t1)), (t2.clone(), states(&t2))];
-    let ds =
-        Dataset::from_trajectories(DatasetMeta::new("mine", 1), &trajs, &DerivativeSettings::default(), 0.25).unwrap();
-    assert_eq!(ds.train.len() + ds.test.len(), 180);
-    assert_eq!(ds.test.len(), 45);
-    assert!((ds.meta.dt.unwrap() - 0.05).abs() < 1e-12);
+    let recording = |t: &[f64]| Trajectory { times: t.to_vec(), states: states(t), derivatives: None };
+    let trajs = vec![recording(&t1), recording(&t2)];
+    let options = TrajectoryOptions { test_fraction: 0.5, ..TrajectoryOptions::default() };
+    let ds = import::trajectories(&trajs, &options).unwrap();
+    // Split by whole recordings; the gap makes the grid uneven, so no trajectory windows.
+    assert_eq!((ds.train.len(), ds.test.len()), (100, 80));
+    assert_eq!(ds.meta.trajectory_length, None);
     // ż ≈ (p, −q) away from the run ends.
     let z = ds.train.z.to_vec2::<f64>().unwrap();
     let dz = ds.train.dz.to_vec2::<f64>().unwrap();
-    for i in 1..90 {
+    for i in 1..99 {
         assert!((dz[i][0] - z[i][1]).abs() < 1e-3 && (dz[i][1] + z[i][0]).abs() < 1e-3, "row {i}");
     }
-    let bad = vec![(t1.clone(), states(&t1)[..10].to_vec())];
-    assert!(Dataset::from_trajectories(DatasetMeta::new("mine", 1), &bad, &DerivativeSettings::default(), 0.2).is_err());
+    let mut bad = vec![recording(&t1)];
+    bad[0].states.truncate(10);
+    assert!(import::trajectories(&bad, &options).is_err());
 }
 
 #[test]
