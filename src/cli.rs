@@ -365,7 +365,7 @@ fn run(command: Command) -> Result<()> {
                     let (state, _) = checkpoint::load(ckpt, &device, Some(dtype), Some(model))?;
                     if state.spec != spec {
                         return Err(Error::Config(format!(
-                            "--resume {}: the checkpoint's model {:?} is not this config's {:?}",
+                            "--resume {}: the checkpoint's model {} is not this config's {}",
                             ckpt.display(),
                             state.spec,
                             spec

@@ -95,7 +95,7 @@ pub(super) fn train_run(
             if stored.spec != run.spec {
                 return Err(Error::checkpoint(
                     path,
-                    format!("its latent model {:?} is not this config's {:?}", stored.spec, run.spec),
+                    format!("its latent model {} is not this config's {}", stored.spec, run.spec),
                 ));
             }
             checkpoint::set_vars(path, stored.tensors, &run.named_vars(), "this experiment's model")?;

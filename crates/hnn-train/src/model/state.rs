@@ -64,6 +64,13 @@ impl ModelSpec {
     }
 }
 
+impl std::fmt::Display for ModelSpec {
+    /// `hnn (dof 1, hidden [200, 200], tanh)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (dof {}, hidden {:?}, {})", self.kind, self.dof, self.hidden, self.activation)
+    }
+}
+
 /// The most degrees of freedom a model may have (checkpoints and configs claiming more are
 /// refused before anything is allocated).
 pub const MAX_DOF: usize = 1 << 16;
