@@ -15,10 +15,11 @@
 //!     let report = model.fit(&data, &FitOptions { steps: 500, ..FitOptions::default() })?;
 //!     println!("train loss {:.2e}, {:?}", report.train_curve.last().unwrap(), model.evaluate(&data)?.test_loss);
 //!     let z0 = Tensor::new(&[[1.0f64, 0.0]], &Device::Cpu)?;
-//!     println!("ż(1, 0) = {}, H(1, 0) = {}", model.predict_derivatives(&z0)?, model.energy(&z0)?);
+//!     let (dz, h) = (model.predict_derivatives(&z0)?.to_vec2::<f64>()?, model.energy(&z0)?.to_vec1::<f64>()?);
+//!     println!("ż(1, 0) = {dz:?}, H(1, 0) = {h:?}");
 //!     let times: Vec<f64> = (0..=100).map(|k| 0.1 * k as f64).collect();
 //!     let orbit = model.rollout(&z0, &times, &Solver::dopri5(1e-9, 1e-9))?; // [101, 1, 2]
-//!     println!("z(10) = {}", orbit.get(100)?);
+//!     println!("z(10) = {:?}", orbit.get(100)?.to_vec2::<f64>()?);
 //!     model.save("pendulum_hnn.safetensors")
 //! }
 //! ```

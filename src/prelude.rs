@@ -2,7 +2,7 @@
 
 pub use candle_core::{DType, Device, Tensor};
 pub use hnn_core::integrators::{ImplicitMidpoint, Leapfrog, Rk4, Yoshida4};
-pub use hnn_core::{Activation, Hamiltonian, Integrator, IntegratorKind, Solver, VectorField};
+pub use hnn_core::{rollout, Activation, Hamiltonian, Integrator, IntegratorKind, Solver, VectorField};
 pub use hnn_systems::derivatives::DerivativeSettings;
 pub use hnn_systems::import::{
     load as load_dataset, pairs, trajectories, trajectories_on_grid, Trajectory, TrajectoryOptions,
