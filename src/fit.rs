@@ -44,6 +44,8 @@ struct Fitted {
 /// `metrics.json` of `hnn fit`.
 #[derive(Serialize)]
 struct FitMetrics {
+    /// Always "fit" (`hnn table` skips these runs).
+    run: &'static str,
     data: String,
     dof: usize,
     train_samples: usize,
@@ -65,6 +67,7 @@ impl FitRun {
         let data = import::load(&self.data, &options)?;
         std::fs::create_dir_all(&self.out).map_err(|e| Error::io(&self.out, e))?;
         let mut metrics = FitMetrics {
+            run: "fit",
             data: self.data.display().to_string(),
             dof: data.meta.dof,
             train_samples: data.train.len(),

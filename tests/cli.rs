@@ -204,4 +204,8 @@ fn fit_trains_on_a_users_file_and_writes_a_run_directory() {
     );
     assert!(d.join("tm/separable_hnn.safetensors").is_file());
     refused(d, &["fit", "--data", "missing.npz"], "missing.npz");
+    // `hnn table` over runs/ holding a fit run and an experiment: the fit run is not a table row.
+    ok(d, &["exp", "spring", "--steps", "2", "--no-plots"]);
+    let table = ok(d, &["table", "runs"]);
+    assert!(table.contains("| spring |") && !table.contains("mine"), "{table}");
 }

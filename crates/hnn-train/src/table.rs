@@ -16,7 +16,7 @@ pub const PAPER: [(&str, [(f64, f64); 3]); 6] = [
     ("pixels", [(1.77e-4, 1.87e-4), (1.73e-4, 1.85e-4), (9.27e-3, 1.53e-4)]),
 ];
 
-/// Every `metrics.json` under `dir`, recursively.
+/// Every experiment's `metrics.json` under `dir`, recursively (those of `hnn fit` are skipped).
 pub fn collect(dir: &Path) -> Result<Vec<RunMetrics>> {
     let mut out = vec![];
     let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
@@ -28,8 +28,14 @@ pub fn collect(dir: &Path) -> Result<Vec<RunMetrics>> {
                 stack.push(path);
             } else if path.file_name().is_some_and(|n| n == "metrics.json") {
                 let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-                let m: RunMetrics =
+                let value: serde_json::Value =
                     serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+                if value.get("run").and_then(|r| r.as_str()) == Some("fit") {
+                    // `hnn fit` on a user's data: no task of the paper's table.
+                    continue;
+                }
+                let m: RunMetrics =
+                    serde_json::from_value(value).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
                 out.push(m);
             }
         }
