@@ -150,10 +150,17 @@ pub fn write_tensors(path: &Path, tensors: &[(&str, Tensor)], key: &str, meta: &
     }
 }
 
+/// The most bytes one `.npz` member may hold once decompressed (16 GiB): a larger claim is a
+/// corrupt or hostile file, refused before anything of that size is read or allocated.
+pub const MAX_NPZ_MEMBER_BYTES: u64 = 16 << 30;
+
 /// Reads every member of an `.npz` archive to its end, which makes the zip reader check each
 /// member's CRC-32: a flipped bit is refused naming the member (candle's reader stops at the
-/// array's length and would not notice).
+/// array's length and would not notice). Each member's `.npy` header must describe exactly the
+/// bytes that follow it, so a header claiming a huge shape is refused before candle's reader
+/// allocates that shape.
 fn verify_npz(path: &Path) -> Result<()> {
+    use std::io::Read;
     let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     let mut archive =
         zip::ZipArchive::new(file).map_err(|e| Error::bad_file(path, format!("not a readable .npz file ({e})")))?;
@@ -161,10 +168,50 @@ fn verify_npz(path: &Path) -> Result<()> {
         let mut member =
             archive.by_index(i).map_err(|e| Error::bad_file(path, format!("not a readable .npz file ({e})")))?;
         let name = member.name().map(|n| n.to_string()).unwrap_or_else(|_| format!("#{i}"));
-        std::io::copy(&mut member, &mut std::io::sink())
-            .map_err(|e| Error::bad_file(path, format!("member `{name}` is corrupt ({e})")))?;
+        let bad = |problem: String| Error::bad_file(path, format!("member `{name}` {problem}"));
+        if member.size() > MAX_NPZ_MEMBER_BYTES {
+            return Err(bad(format!("claims {} bytes, more than the limit of {MAX_NPZ_MEMBER_BYTES}", member.size())));
+        }
+        let mut head = Vec::with_capacity(4096);
+        (&mut member).take(65_536 + 12).read_to_end(&mut head).map_err(|e| bad(format!("is corrupt ({e})")))?;
+        let (header_len, claimed) = npy_header(&head).map_err(|p| bad(format!("has no valid .npy header ({p})")))?;
+        let rest = std::io::copy(&mut member, &mut std::io::sink()).map_err(|e| bad(format!("is corrupt ({e})")))?;
+        let held = (head.len() - header_len) as u128 + rest as u128;
+        if claimed != held {
+            return Err(bad(format!("has a header describing {claimed} bytes of data, but holds {held}")));
+        }
     }
     Ok(())
+}
+
+/// The length of an `.npy` header and the number of data bytes its shape and dtype describe.
+fn npy_header(bytes: &[u8]) -> std::result::Result<(usize, u128), String> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err("no magic string".into());
+    }
+    let (len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        v => return Err(format!("version {v}")),
+    };
+    let text = bytes.get(start..start + len).ok_or("a truncated header")?;
+    let text = std::str::from_utf8(text).map_err(|_| "a header that is not text")?;
+    let field = |key: &str| text.find(key).map(|at| &text[at + key.len()..]);
+    let descr = field("'descr':").ok_or("no descr")?;
+    let descr = descr.trim_start().trim_start_matches(['\'', '"']);
+    let digits: String = descr.chars().skip(2).take_while(|c| c.is_ascii_digit()).collect();
+    // `<f8`, `|u1`, …: the byte order, the kind, then the item size.
+    let item: u128 =
+        digits.parse().map_err(|_| format!("an unknown dtype `{}`", descr.chars().take(4).collect::<String>()))?;
+    let shape = field("'shape':").ok_or("no shape")?;
+    let open = shape.find('(').ok_or("no shape tuple")?;
+    let close = shape.find(')').ok_or("no shape tuple")?;
+    let mut count: u128 = 1;
+    for dim in shape[open + 1..close].split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let d: u128 = dim.parse().map_err(|_| format!("a shape entry `{dim}`"))?;
+        count = count.checked_mul(d).ok_or("a shape too large to count")?;
+    }
+    Ok((start + len, count.checked_mul(item).ok_or("a shape too large to count")?))
 }
 
 /// Every array of a `.safetensors` or `.npz` file by name (any tool's file; no metadata needed).
@@ -218,6 +265,13 @@ fn parse_meta(path: &Path, s: &str) -> Result<DatasetMeta> {
 fn assemble(path: &Path, meta: DatasetMeta, mut take: impl FnMut(&str) -> Option<Tensor>) -> Result<Dataset> {
     let mut get = |name: &str| -> Result<Tensor> {
         let t = take(name).ok_or_else(|| Error::bad_file(path, format!("array `{name}` is missing")))?;
+        if !t.dtype().is_float() {
+            // Converting would keep the integer part of every value without a word.
+            return Err(Error::bad_file(
+                path,
+                format!("array `{name}` holds {:?} integers; states and derivatives must be floating point", t.dtype()),
+            ));
+        }
         Ok(t.to_dtype(DType::F64)?)
     };
     let [a, b, c, d] = NAMES;

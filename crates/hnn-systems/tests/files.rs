@@ -289,3 +289,53 @@ fn a_flipped_bit_inside_an_npz_member_is_refused() {
     }
     assert!(refused >= 50, "only {refused} of 59 flips were refused");
 }
+
+#[test]
+fn an_integer_array_in_a_dataset_file_is_refused_not_truncated() {
+    // An hnn dataset whose train_dz was rewritten as int32 (by a tool that "saved space").
+    let dir = tempfile::tempdir().unwrap();
+    let ds = TrajectoryTask::pendulum().generate(4).unwrap();
+    let path = dir.path().join("ints.npz");
+    let ints = ds.train.dz.to_dtype(candle_core::DType::I64).unwrap();
+    let meta_bytes = serde_json::to_string(&ds.meta).unwrap().into_bytes();
+    let meta_t =
+        candle_core::Tensor::from_vec(meta_bytes.clone(), meta_bytes.len(), &candle_core::Device::Cpu).unwrap();
+    candle_core::Tensor::write_npz(
+        &[
+            ("train_z", &ds.train.z),
+            ("train_dz", &ints),
+            ("test_z", &ds.test.z),
+            ("test_dz", &ds.test.dz),
+            ("meta_json", &meta_t),
+        ],
+        &path,
+    )
+    .unwrap();
+    let e = io::load(&path).unwrap_err().to_string();
+    assert!(e.contains("ints.npz") && e.contains("`train_dz`") && e.contains("integers"), "{e}");
+}
+
+#[test]
+fn an_npy_header_claiming_a_huge_shape_is_refused_before_allocating() {
+    // The hostile case: an .npz whose member's header claims shape (4e9, 8) over 16 bytes.
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.npz");
+    let z = candle_core::Tensor::new(&[[1.0f64, 2.0]], &candle_core::Device::Cpu).unwrap();
+    candle_core::Tensor::write_npz(&[("z", &z), ("dz", &z)], &good).unwrap();
+    assert!(io::read_arrays(&good).is_ok());
+    // Rewrite the member with a lying header, as a zip tool would (stored, correct CRC).
+    let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (4000000000, 8), }";
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    let padded = format!("{header:<118}\n");
+    npy.extend((padded.len() as u16).to_le_bytes());
+    npy.extend(padded.as_bytes());
+    npy.extend([0u8; 16]);
+    let bad = dir.path().join("huge.npz");
+    let mut w = zip::ZipWriter::new(std::fs::File::create(&bad).unwrap());
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    w.start_file("z.npy", opts).unwrap();
+    std::io::Write::write_all(&mut w, &npy).unwrap();
+    w.finish().unwrap();
+    let e = io::read_arrays(&bad).unwrap_err().to_string();
+    assert!(e.contains("huge.npz") && e.contains("`z.npy`") && e.contains("describing 256000000000 bytes"), "{e}");
+}
