@@ -352,12 +352,13 @@ fn run(command: Command) -> Result<()> {
             check_precision(&device, compute.dtype)?;
             let dtype = compute.dtype.dtype();
             let ds = cfg.data.load(seed, data.as_deref())?;
-            let path = out.unwrap_or_else(|| {
-                PathBuf::from("runs")
-                    .join(&cfg.name)
-                    .join(seed.to_string())
-                    .join(format!("{}.safetensors", model.name()))
-            });
+            let file = format!("{}.safetensors", model.name());
+            let path = match out {
+                // An existing folder holds the checkpoint under the model's name.
+                Some(dir) if dir.is_dir() => dir.join(file),
+                Some(path) => path,
+                None => PathBuf::from("runs").join(&cfg.name).join(seed.to_string()).join(file),
+            };
             let mseed = model_seed(seed, model);
             let spec = cfg.model_spec(model, ds.meta.dof);
             let state = match &resume {
@@ -427,7 +428,8 @@ fn run(command: Command) -> Result<()> {
             if let Some(m) = method {
                 cfg.eval.method = m;
             }
-            cfg.eval.validate()?;
+            // A stored config is checked as a config file is (sizes, truth, every section).
+            cfg.validate().map_err(|e| Error::checkpoint(&ckpt, format!("its experiment config: {e}")))?;
             let ds = cfg.data.load(seed, data.as_deref())?;
             if ds.meta.dof != state.spec.dof {
                 return Err(Error::Config(format!("the data have {} dof, the model {}", ds.meta.dof, state.spec.dof)));

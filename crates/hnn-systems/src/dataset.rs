@@ -151,8 +151,14 @@ impl Dataset {
                 }
                 let values: Vec<f64> = t.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
                 if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                    let why = if what == "dz" {
+                        " (where the states are finite, their finite differences overflowed: a huge value in the \
+                         data, or two samples too close in time)"
+                    } else {
+                        ""
+                    };
                     return Err(bad(format!(
-                        "{name}_{what} holds a non-finite value (NaN or Inf) in row {}",
+                        "{name}_{what} holds a non-finite value (NaN or Inf) in row {}{why}",
                         i / width
                     )));
                 }

@@ -126,9 +126,9 @@ pub fn format_of(path: &Path) -> Result<FileFormat> {
 pub fn write_tensors(path: &Path, tensors: &[(&str, Tensor)], key: &str, meta: &str) -> Result<()> {
     match format_of(path)? {
         FileFormat::Safetensors => {
-            // A single key: safetensors writes the metadata map in hash order.
-            let metadata = HashMap::from([(key.to_string(), meta.to_string())]);
-            let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (*n, t)), Some(metadata))
+            // Sealed with a checksum of the whole content, verified by `read_tensors`.
+            let owned = tensors.iter().map(|(n, t)| (n.to_string(), t.clone())).collect();
+            let bytes = crate::sealed::serialize(owned, key, meta)
                 .map_err(|e| Error::bad_file(path, format!("cannot serialize: {e}")))?;
             atomic_write(path, &bytes)
         }
@@ -230,9 +230,15 @@ pub fn read_tensors(path: &Path, key: &str) -> Result<(HashMap<String, Tensor>, 
     match format {
         FileFormat::Safetensors => {
             let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-            let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
-                .map_err(|e| Error::bad_file(path, format!("not a valid safetensors file ({e})")))?;
-            let meta = header.metadata().as_ref().and_then(|m| m.get(key)).cloned();
+            // Files written before hnn sealed datasets (or by other tools) have no checksum.
+            let (mut header, seal) = crate::sealed::verified_metadata(&bytes).map_err(|e| Error::bad_file(path, e))?;
+            let meta = header.remove(key);
+            if meta.is_some() && seal == crate::sealed::Seal::Absent {
+                tracing::warn!(
+                    "{}: written without a checksum (before hnn recorded them); not verified",
+                    path.display()
+                );
+            }
             let map = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
                 .map_err(|e| Error::bad_file(path, format!("cannot read tensors ({e})")))?;
             Ok((map, meta))

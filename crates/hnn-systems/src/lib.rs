@@ -14,6 +14,7 @@
 //! - [`dataset`]: [`Dataset`] of (z, ż) with train/test split, metadata and batching.
 //! - [`import`]: datasets from your own data: (z, ż) pairs, trajectories, `.npz` and CSV files.
 //! - [`io`]: `.safetensors` and `.npz` dataset files, atomic writes.
+//! - [`sealed`]: safetensors files with a checksum of their whole content (datasets, checkpoints).
 //! - [`error`]: the error type.
 
 pub mod analytic;
@@ -24,6 +25,7 @@ pub mod generate;
 pub mod import;
 pub mod io;
 pub mod real;
+pub mod sealed;
 pub mod system;
 
 pub use analytic::{

@@ -15,6 +15,10 @@ use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// File name of the single-pendulum recording.
+/// The largest magnitude a recorded number may have: beyond it, finite differences overflow
+/// (1e308 − (−1e308) is infinite), and no recording of a pendulum holds such a value.
+pub const MAX_MAGNITUDE: f64 = 1e100;
+
 pub const PENDULUM_FILE: &str = "real_pend_h_1.txt";
 /// Environment variable with the single-pendulum file's path.
 pub const PENDULUM_ENV: &str = "HNN_REAL_PENDULUM";
@@ -74,6 +78,15 @@ pub fn parse(path: &Path, text: &str, min_columns: usize) -> Result<Recording> {
         }
         if let Some(v) = row.iter().find(|v| !v.is_finite()) {
             return Err(Error::bad_file(path, format!("line {}: non-finite value {v}", i + 1)));
+        }
+        if let Some(v) = row.iter().find(|v| v.abs() > MAX_MAGNITUDE) {
+            return Err(Error::bad_file(
+                path,
+                format!(
+                    "line {}: value {v:e} is beyond ±{MAX_MAGNITUDE:e}, no measured time, angle or momentum",
+                    i + 1
+                ),
+            ));
         }
         values.extend(row);
     }

@@ -83,19 +83,10 @@ fn dtype_name(d: DType) -> String {
     format!("{d:?}").to_lowercase()
 }
 
-/// Writes `tensors` with one metadata entry `key` = `json` (a JSON object), atomically. The JSON
-/// gets a leading `"checksum"` field: a CRC-32 of every tensor (name, dtype, shape, bytes) and of
-/// the JSON itself, which [`header`] verifies on every read. One key only: safetensors writes its
-/// metadata map in hash order, and a single key keeps the file byte-for-byte reproducible.
+/// Writes `tensors` with one metadata entry `key` = `json` (a JSON object), atomically, sealed
+/// with a checksum of the whole content ([`hnn_systems::sealed`]) that [`header`] verifies.
 fn serialize(path: &Path, tensors: Vec<(String, Tensor)>, key: &str, json: String) -> Result<()> {
-    let cpu: Vec<(String, Tensor)> =
-        tensors.into_iter().map(|(n, t)| Ok((n, t.to_device(&Device::Cpu)?.contiguous()?))).collect::<Result<_>>()?;
-    let unsealed = safetensors::serialize(cpu.clone(), None)
-        .map_err(|e| Error::checkpoint(path, format!("cannot serialize: {e}")))?;
-    let views = safetensors::SafeTensors::deserialize(&unsealed)
-        .map_err(|e| Error::checkpoint(path, format!("cannot serialize: {e}")))?;
-    let sealed = seal(&json, content_crc(&views, &json));
-    let bytes = safetensors::serialize(cpu, Some(HashMap::from([(key.to_string(), sealed)])))
+    let bytes = hnn_systems::sealed::serialize(tensors, key, &json)
         .map_err(|e| Error::checkpoint(path, format!("cannot serialize: {e}")))?;
     // Creates the folder where missing and clears a killed writer's temporary files.
     hnn_systems::io::atomic_write(path, &bytes)?;
@@ -137,65 +128,11 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 /// The metadata map of a whole file, each entry's checksum verified against the tensors and
 /// removed. A file written before checksums existed loads with a warning.
 fn header(path: &Path, bytes: &[u8]) -> Result<HashMap<String, String>> {
-    let corrupt =
-        |e: String| Error::checkpoint(path, format!("not a valid safetensors file, truncated or corrupt ({e})"));
-    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| corrupt(e.to_string()))?;
-    let mut map = meta.metadata().clone().unwrap_or_default();
-    let views = safetensors::SafeTensors::deserialize(bytes).map_err(|e| corrupt(e.to_string()))?;
-    for json in map.values_mut() {
-        match unseal(json) {
-            Some((stored, plain)) => {
-                let actual = content_crc(&views, &plain);
-                if actual != stored {
-                    return Err(Error::checkpoint(
-                        path,
-                        format!(
-                            "checksum mismatch (stored {stored:08x}, contents {actual:08x}): the file was changed or \
-                             corrupted after it was written"
-                        ),
-                    ));
-                }
-                *json = plain;
-            }
-            None => tracing::warn!(
-                "{}: written without a checksum (before hnn recorded them); not verified",
-                path.display()
-            ),
-        }
+    let (map, seal) = hnn_systems::sealed::verified_metadata(bytes).map_err(|e| Error::checkpoint(path, e))?;
+    if seal == hnn_systems::sealed::Seal::Absent {
+        tracing::warn!("{}: written without a checksum (before hnn recorded them); not verified", path.display());
     }
     Ok(map)
-}
-
-const CHECKSUM_FIELD: &str = "{\"checksum\":\"";
-
-/// `json` (an object) with a leading `"checksum"` field holding `crc`.
-fn seal(json: &str, crc: u32) -> String {
-    match json.strip_prefix('{') {
-        Some(rest) if rest.trim_start() != "}" => format!("{CHECKSUM_FIELD}{crc:08x}\",{rest}"),
-        _ => json.to_string(),
-    }
-}
-
-/// The checksum of a [`seal`]ed JSON and the JSON without it; `None` for JSON without one.
-fn unseal(json: &str) -> Option<(u32, String)> {
-    let rest = json.strip_prefix(CHECKSUM_FIELD)?;
-    let (hex, rest) = (rest.get(..8)?, rest.get(8..)?);
-    let rest = rest.strip_prefix("\",")?;
-    Some((u32::from_str_radix(hex, 16).ok()?, format!("{{{rest}")))
-}
-
-/// CRC-32 of every tensor (in name order: name, dtype, shape, bytes) and of the metadata JSON.
-fn content_crc(views: &safetensors::SafeTensors, json: &str) -> u32 {
-    let mut crc = crc32fast::Hasher::new();
-    let mut tensors = views.tensors();
-    tensors.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, view) in tensors {
-        crc.update(name.as_bytes());
-        crc.update(format!("{:?}{:?}", view.dtype(), view.shape()).as_bytes());
-        crc.update(view.data());
-    }
-    crc.update(json.as_bytes());
-    crc.finalize()
 }
 
 /// Reads only the metadata of a checkpoint.

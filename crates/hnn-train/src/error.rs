@@ -27,6 +27,9 @@ pub enum Error {
     /// Training produced NaN or Inf.
     #[error("training diverged at step {step}: {what} is not finite (NaN or Inf); the last good checkpoint, if any, is kept{hint}")]
     Diverged { step: usize, what: String, hint: String },
+    /// An evaluation whose result is not a finite number (a model whose rollouts blow up).
+    #[error("evaluation: {0}")]
+    Evaluation(String),
     /// The requested device or precision is not available.
     #[error("device: {0}")]
     Device(String),

@@ -347,6 +347,39 @@ fn per_sample_errors(
     Ok(out)
 }
 
+impl ModelMetrics {
+    /// Errors unless every metric is a finite number, naming the model and the metric: a model
+    /// whose rollouts blow up has no energy error to report (metrics.json would say "inf").
+    /// A test loss without test data is NaN and allowed.
+    fn check_finite(&self, kind: crate::model::ModelKind, data: &TrainData) -> Result<()> {
+        let has_test = match data {
+            TrainData::Derivatives { test, .. } => !test.is_empty(),
+            TrainData::Transitions { test, .. } => test.start.dims()[0] > 0,
+        };
+        let mut named = vec![
+            ("train loss", self.train_loss),
+            ("energy MSE", self.energy_mse),
+            ("trajectory MSE", self.trajectory_mse),
+            ("energy drift", self.energy_drift),
+        ];
+        if has_test {
+            named.push(("test loss", self.test_loss));
+        }
+        if let Some(a) = self.energy_mse_analysis {
+            named.push(("energy MSE of the reference analysis", a));
+        }
+        if let Some((what, m)) = named.iter().find(|(_, m)| !m.mean.is_finite()) {
+            return Err(Error::Evaluation(format!(
+                "the `{kind}` model's {what} is {} over {} values: its predictions or rollouts leave the finite \
+                 numbers, so it has no meaningful score (did training diverge? try a lower learning rate or \
+                 train.grad_clip)",
+                m.mean, m.n
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Evaluates a trained model: losses on `data` (its own dtype/device) and rollouts in f64 on
 /// the CPU against `set`, within the thread budget the execution layer picks for this size.
 pub fn evaluate(
@@ -447,6 +480,7 @@ pub fn evaluate(
                 solver_fallback: fallback,
                 rollout_seconds,
             };
+            metrics.check_finite(state.spec.kind, data)?;
             Ok((metrics, flat))
         },
     )

@@ -245,6 +245,13 @@ impl ExperimentConfig {
         }
         if let DataConfig::Generate { task } = &self.data {
             task.validate().map_err(|e| Error::Config(format!("data.task: {e}")))?;
+            if task.test_fraction == 0.0 {
+                return Err(Error::Config(
+                    "data.task.test_fraction = 0 leaves no test data, and an experiment reports the test loss: use \
+                     a fraction in (0, 1), or HnnModel / hnn fit to train on everything"
+                        .into(),
+                ));
+            }
         }
         if self.model.kinds.is_empty() {
             return Err(Error::Config("model.kinds must name at least one model".into()));
@@ -404,6 +411,13 @@ fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Dev
     let dtype = opts.precision.dtype();
     tracing::info!(experiment = %cfg.name, seed, device = device_name(device), "data");
     let ds = cfg.data.load(seed, opts.data_path.as_deref())?;
+    if ds.test.is_empty() {
+        return Err(Error::Config(format!(
+            "the data split into {} training and 0 test samples: an experiment reports the test loss, so it needs \
+             held-out data (more samples, or a larger test fraction)",
+            ds.train.len()
+        )));
+    }
     let truth = cfg.eval.truth.clone().or_else(|| cfg.data.truth()).expect("validated");
     let set = EvalSet::new(&cfg.eval, truth, cfg.data.sampler(), &ds, seed)?;
     let data = TrainData::new(&ds, &cfg.train.objective, dtype, device)?;
@@ -421,7 +435,11 @@ fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Dev
         };
         tracing::info!(experiment = %cfg.name, seed, model = kind.name(), steps = cfg.train.steps, "training");
         let report = train(&state, &data, &cfg.train, &ctx, None)?;
-        let (metrics, rollouts) = evaluate(&state, &cfg.train.objective, &data, &set, &cfg.eval)?;
+        let (metrics, rollouts) =
+            evaluate(&state, &cfg.train.objective, &data, &set, &cfg.eval).map_err(|e| match e {
+                Error::Evaluation(_) => e,
+                e => Error::Evaluation(format!("the `{}` model: {e}", kind.name())),
+            })?;
         tracing::info!(
             model = kind.name(),
             train_loss = metrics.train_loss.mean,

@@ -70,7 +70,7 @@ pub fn markdown(runs: &[RunMetrics]) -> String {
         by_exp.entry(&r.experiment).or_default().push(r);
     }
     let mut s = String::from(
-        "| task | seeds | train loss: baseline → HNN | test loss: baseline → HNN | energy MSE: baseline → HNN | energy MSE, reference analysis: baseline → HNN | paper energy MSE |\n|---|---|---|---|---|---|---|\n",
+        "| task | seeds | train loss: baseline → HNN | test loss: baseline → HNN | energy MSE: baseline → HNN | trajectory MSE: baseline → HNN | energy MSE, reference analysis: baseline → HNN | paper energy MSE |\n|---|---|---|---|---|---|---|---|\n",
     );
     for (exp, rs) in by_exp {
         let get = |model: &str, f: &dyn Fn(&crate::eval::ModelMetrics) -> f64| -> Vec<f64> {
@@ -95,11 +95,14 @@ pub fn markdown(runs: &[RunMetrics]) -> String {
             .map(|(_, v)| format!("{:.2e} → {:.2e}", v[2].0, v[2].1))
             .unwrap_or("—".into());
         s.push_str(&format!(
-            "| {exp} | {} | {} | {} | {} | {analysis_cell} | {paper} |\n",
+            "| {exp} | {} | {} | {} | {} | {} | {analysis_cell} | {paper} |\n",
             rs.len(),
             cell(&|m| m.train_loss.mean),
             cell(&|m| m.test_loss.mean),
             cell(&|m| m.energy_mse.mean),
+            // Beside the energy error: a model whose rollouts do not move conserves energy
+            // perfectly, and only the state error shows it.
+            cell(&|m| m.trajectory_mse.mean),
         ));
     }
     s

@@ -396,6 +396,15 @@ pub fn train_loop(
     resume: Option<&Path>,
 ) -> Result<TrainReport> {
     cfg.validate()?;
+    if let Some(path) = &ctx.checkpoint {
+        // Before any step: a checkpoint that cannot be written would leave its sidecar behind.
+        if path.is_dir() {
+            return Err(Error::checkpoint(
+                path,
+                "is a directory: give a file name for the checkpoint (e.g. DIR/hnn.safetensors)",
+            ));
+        }
+    }
     let vars = task.vars();
     let mut opt = Optimizer::new(cfg.optimizer, vars.clone(), cfg.weight_decay);
     let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);

@@ -93,6 +93,9 @@ impl EmbeddedPair {
     }
 }
 
+/// The smallest step an adaptive solve may take, as a fraction of its time span.
+pub const MIN_STEP_OF_SPAN: f64 = 1e-12;
+
 /// Adaptive Dormand–Prince with scipy's step-size control and dense output: the 5(4) pair by
 /// default, or the 8(5,3) pair (`pair`).
 #[derive(Debug, Clone, Copy)]
@@ -208,11 +211,16 @@ impl DormandPrince {
                     steps,
                 });
             }
-            let min_step = 10.0 * f64::EPSILON * t.abs().max(1e-300);
+            // Below 1e-12 of the span, finishing would take ~1e12 steps: a field that blows up
+            // (a diverged model) is refused after a few rejected steps, not at the step cap.
+            let min_step = (10.0 * f64::EPSILON * t.abs()).max(MIN_STEP_OF_SPAN * (t_end - t_start)).max(1e-300);
             if h < min_step {
                 return Err(Error::StepLimit {
                     method: "Dormand–Prince",
-                    reason: format!("step size {h:.3e} below the minimum"),
+                    reason: format!(
+                        "step size {h:.3e} below the minimum {min_step:.3e} (1e-12 of the span, or round-off at t): the \
+                         field is singular or blows up there (a diverged model?)"
+                    ),
                     t,
                     steps,
                 });
