@@ -164,12 +164,12 @@ enum Command {
         /// gradient (fit ż) or trajectory (integrate `--substeps` steps, fit the next state).
         #[arg(long, value_enum, default_value_t = FitObjective::Gradient)]
         objective: FitObjective,
-        /// Integrator of trajectory matching.
-        #[arg(long, default_value = "rk4")]
-        integrator: hnn_core::IntegratorKind,
-        /// Integrator steps per sampling interval in trajectory matching.
-        #[arg(long, default_value_t = 10)]
-        substeps: usize,
+        /// Integrator of trajectory matching [default: rk4].
+        #[arg(long)]
+        integrator: Option<hnn_core::IntegratorKind>,
+        /// Integrator steps per sampling interval in trajectory matching [default: 10].
+        #[arg(long)]
+        substeps: Option<usize>,
         /// Optimizer steps.
         #[arg(long, default_value_t = 2000)]
         steps: usize,
@@ -448,7 +448,14 @@ fn run(command: Command) -> Result<()> {
             if frames.is_some() {
                 return Err(Error::Config("--frames draws pixel rollouts; this is a state-space checkpoint".into()));
             }
-            rollout_cmd(&ckpt, &z0, t_end, points, method.as_deref().unwrap_or("dopri5"), dt.unwrap_or(0.01))
+            let method = method.as_deref().unwrap_or("dopri5");
+            if let (Some(dt), Some(_)) = (dt, hnn_train::eval::adaptive_pair(method)) {
+                return Err(Error::Config(format!(
+                    "--dt {dt} sets the step of a fixed-step method, and {method} chooses its own steps: drop --dt, or \
+                     pick a fixed-step --method (rk4, leapfrog, …)"
+                )));
+            }
+            rollout_cmd(&ckpt, &z0, t_end, points, method, dt.unwrap_or(0.01))
         }
         Command::Data { name, out, seed, data } => {
             let cfg = match Config::read(&name)? {
@@ -492,11 +499,20 @@ fn run(command: Command) -> Result<()> {
             out,
             compute,
         } => {
-            let options = hnn_train::FitOptions {
-                objective: match objective {
+            let objective =
+                match objective {
+                    FitObjective::Gradient if integrator.is_some() || substeps.is_some() => return Err(Error::Config(
+                        "--integrator and --substeps set trajectory matching: add --objective trajectory, or drop them"
+                            .into(),
+                    )),
                     FitObjective::Gradient => hnn_train::training::Objective::Gradient,
-                    FitObjective::Trajectory => hnn_train::training::Objective::Trajectory { integrator, substeps },
-                },
+                    FitObjective::Trajectory => hnn_train::training::Objective::Trajectory {
+                        integrator: integrator.unwrap_or(hnn_core::IntegratorKind::Rk4),
+                        substeps: substeps.unwrap_or(10),
+                    },
+                };
+            let options = hnn_train::FitOptions {
+                objective,
                 steps,
                 batch_size,
                 learning_rate,

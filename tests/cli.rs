@@ -204,6 +204,9 @@ fn fit_trains_on_a_users_file_and_writes_a_run_directory() {
     );
     assert!(d.join("tm/separable_hnn.safetensors").is_file());
     refused(d, &["fit", "--data", "missing.npz"], "missing.npz");
+    // A flag that would be ignored is an error.
+    refused(d, &["fit", "--data", "mine.csv", "--integrator", "leapfrog"], "--objective trajectory");
+    refused(d, &["rollout", "runs/fit/mine/hnn.safetensors", "--z0", "0.5,0,0,1", "--dt", "0.1"], "--dt");
     // `hnn table` over runs/ holding a fit run and an experiment: the fit run is not a table row.
     ok(d, &["exp", "spring", "--steps", "2", "--no-plots"]);
     let table = ok(d, &["table", "runs"]);
