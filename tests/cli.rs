@@ -144,6 +144,11 @@ fn the_command_runs_its_built_in_experiments_from_any_directory() {
     let said = ok(d, &["exp", "spring", "--steps", "3", "--no-plots"]);
     assert!(said.contains("| my_spring | 1 |"), "{said}");
     assert!(ok(d, &["list"]).contains("[local:"));
+    // `train --out` an existing folder: the checkpoint goes inside it, nothing stray beside it.
+    std::fs::create_dir(d.join("out")).unwrap();
+    ok(d, &["train", "--config", "experiments/spring.toml", "--steps", "2", "--out", "out"]);
+    assert!(d.join("out/hnn.safetensors").is_file() && d.join("out/hnn.optim.safetensors").is_file());
+    assert!(!d.join("out.optim.safetensors").exists());
     refused(d, &["exp", "no_such"], "built in: ");
 }
 
