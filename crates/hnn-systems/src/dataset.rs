@@ -12,13 +12,16 @@ pub const LAYOUT: &str = "q,p";
 /// Version of the dataset file format.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// States and their time derivatives, `z` and `dz` both `[N, 2n]` (f64, CPU).
+/// States and their time derivatives, `z` and `dz` both `[N, 2n]` (f64, CPU), with the times
+/// they were sampled at where the data are recordings (`[N]`, f64, CPU).
 #[derive(Debug, Clone)]
 pub struct Split {
     /// States z = (q, p).
     pub z: Tensor,
     /// Time derivatives ż.
     pub dz: Tensor,
+    /// Sample times, when known (recordings and trajectories; not generated pairs).
+    pub t: Option<Tensor>,
 }
 
 impl Split {
@@ -35,7 +38,18 @@ impl Split {
         Ok(Self {
             z: Tensor::from_vec(z, (n, width), &Device::Cpu)?,
             dz: Tensor::from_vec(dz, (n, width), &Device::Cpu)?,
+            t: None,
         })
+    }
+
+    /// The same split with sample times `t` (one per row).
+    pub fn with_times(mut self, t: Vec<f64>) -> Result<Self> {
+        if t.len() != self.len() {
+            return Err(Error::InvalidSetting(format!("{} times for {} samples", t.len(), self.len())));
+        }
+        let n = t.len();
+        self.t = Some(Tensor::from_vec(t, n, &Device::Cpu)?);
+        Ok(self)
     }
 
     /// Number of samples.
@@ -50,13 +64,21 @@ impl Split {
 
     /// Both tensors converted to `dtype` on `device`.
     pub fn to(&self, dtype: DType, device: &Device) -> Result<Split> {
-        Ok(Split { z: self.z.to_dtype(dtype)?.to_device(device)?, dz: self.dz.to_dtype(dtype)?.to_device(device)? })
+        Ok(Split {
+            z: self.z.to_dtype(dtype)?.to_device(device)?,
+            dz: self.dz.to_dtype(dtype)?.to_device(device)?,
+            t: self.t.clone(),
+        })
     }
 
     /// The samples at `indices`.
     pub fn select(&self, indices: &[u32]) -> Result<Split> {
         let idx = Tensor::from_slice(indices, indices.len(), self.z.device())?;
-        Ok(Split { z: self.z.index_select(&idx, 0)?, dz: self.dz.index_select(&idx, 0)? })
+        let t = match &self.t {
+            Some(t) => Some(t.index_select(&idx.to_device(t.device())?, 0)?),
+            None => None,
+        };
+        Ok(Split { z: self.z.index_select(&idx, 0)?, dz: self.dz.index_select(&idx, 0)?, t })
     }
 
     /// A random mini-batch of `size` distinct samples (the reference two-body training draws
@@ -195,7 +217,11 @@ pub fn split_rows(all: &Split, test_fraction: f64, test_first: bool) -> Result<(
     let n = all.len();
     let n_test = (n as f64 * test_fraction).floor() as usize;
     let take = |start: usize, len: usize| -> Result<Split> {
-        Ok(Split { z: all.z.narrow(0, start, len)?, dz: all.dz.narrow(0, start, len)? })
+        let t = match &all.t {
+            Some(t) => Some(t.narrow(0, start, len)?),
+            None => None,
+        };
+        Ok(Split { z: all.z.narrow(0, start, len)?, dz: all.dz.narrow(0, start, len)?, t })
     };
     if test_first {
         Ok((take(n_test, n - n_test)?, take(0, n_test)?))

@@ -115,7 +115,7 @@ pub fn trajectories(list: &[Trajectory], options: &TrajectoryOptions) -> Result<
         )));
     }
     // Each trajectory's samples, and whether all of them are kept on one even grid.
-    let mut samples: Vec<(Vec<f64>, Vec<f64>)> = Vec::with_capacity(list.len());
+    let mut samples: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = Vec::with_capacity(list.len());
     let mut grid: Option<(usize, f64)> = None;
     let mut even = true;
     for (i, tr) in list.iter().enumerate() {
@@ -139,17 +139,18 @@ pub fn trajectories(list: &[Trajectory], options: &TrajectoryOptions) -> Result<
                 tr.times[k]
             )));
         }
-        let (z, dz) = match &tr.derivatives {
+        let (z, dz, t) = match &tr.derivatives {
             Some(d) => {
                 if d.len() != tr.states.len() {
                     return Err(what(format!("{} derivative numbers for {} state numbers", d.len(), tr.states.len())));
                 }
-                (tr.states.clone(), d.clone())
+                (tr.states.clone(), d.clone(), tr.times.clone())
             }
             None => {
                 let d = differentiate(&tr.times, &tr.states, width, &options.derivatives)
                     .map_err(|e| what(e.to_string()))?;
-                (d.z, d.dz)
+                let t = d.indices.iter().map(|&k| tr.times[k]).collect();
+                (d.z, d.dz, t)
             }
         };
         let kept = z.len() / width;
@@ -162,17 +163,18 @@ pub fn trajectories(list: &[Trajectory], options: &TrajectoryOptions) -> Result<
             (Some((len, s0)), Some(s)) if len == kept && (s - s0).abs() <= 1e-9 * s0.abs() => {}
             _ => even = false,
         }
-        samples.push((z, dz));
+        samples.push((z, dz, t));
     }
     let n_test = ((list.len() as f64 * options.test_fraction).floor() as usize).min(list.len() - 1);
     let n_train = list.len() - n_test;
     let gather = |range: std::ops::Range<usize>| -> Result<Split> {
-        let (mut z, mut dz) = (vec![], vec![]);
-        for (a, b) in &samples[range] {
+        let (mut z, mut dz, mut t) = (vec![], vec![], vec![]);
+        for (a, b, c) in &samples[range] {
             z.extend_from_slice(a);
             dz.extend_from_slice(b);
+            t.extend_from_slice(c);
         }
-        Split::from_rows(z, dz, width)
+        Split::from_rows(z, dz, width)?.with_times(t)
     };
     let mut meta = DatasetMeta::new(options.system.clone(), width / 2);
     if even {

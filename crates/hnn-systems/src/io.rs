@@ -71,12 +71,19 @@ pub fn temp_path(path: &Path) -> PathBuf {
 
 fn tensors(ds: &Dataset) -> Result<Vec<(&'static str, Tensor)>> {
     let f64 = |t: &Tensor| -> Result<Tensor> { Ok(t.to_dtype(DType::F64)?.contiguous()?) };
-    Ok(vec![
+    let mut out = vec![
         ("train_z", f64(&ds.train.z)?),
         ("train_dz", f64(&ds.train.dz)?),
         ("test_z", f64(&ds.test.z)?),
         ("test_dz", f64(&ds.test.dz)?),
-    ])
+    ];
+    // Sample times where known (recordings): `train_t`, `test_t`, `[N]`.
+    for (name, split) in [("train_t", &ds.train), ("test_t", &ds.test)] {
+        if let Some(t) = &split.t {
+            out.push((name, f64(t)?));
+        }
+    }
+    Ok(out)
 }
 
 /// Saves as `.safetensors` or `.npz`, by extension.
@@ -281,7 +288,27 @@ fn assemble(path: &Path, meta: DatasetMeta, mut take: impl FnMut(&str) -> Option
         Ok(t.to_dtype(DType::F64)?)
     };
     let [a, b, c, d] = NAMES;
-    let ds = Dataset { train: Split { z: get(a)?, dz: get(b)? }, test: Split { z: get(c)?, dz: get(d)? }, meta };
+    let (train_z, train_dz, test_z, test_dz) = (get(a)?, get(b)?, get(c)?, get(d)?);
+    let mut times = |name: &str, rows: usize| -> Result<Option<Tensor>> {
+        let Some(t) = take(name) else { return Ok(None) };
+        if !t.dtype().is_float() || t.dims() != [rows] {
+            return Err(Error::bad_file(
+                path,
+                format!(
+                    "array `{name}` must hold {rows} float times, one per sample, but is {:?} {:?}",
+                    t.dtype(),
+                    t.dims()
+                ),
+            ));
+        }
+        Ok(Some(t.to_dtype(DType::F64)?))
+    };
+    let (train_t, test_t) = (times("train_t", train_z.dims()[0])?, times("test_t", test_z.dims()[0])?);
+    let ds = Dataset {
+        train: Split { z: train_z, dz: train_dz, t: train_t },
+        test: Split { z: test_z, dz: test_dz, t: test_t },
+        meta,
+    };
     ds.validate(&path.display().to_string())?;
     Ok(ds)
 }

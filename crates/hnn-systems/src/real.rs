@@ -9,7 +9,7 @@
 //! These files are not ours to ship. [`locate`] finds one from an explicit path, an environment
 //! variable, or a `data/` or `shared/data/` folder in the working directory or any parent.
 
-use crate::dataset::{split_rows, Dataset, DatasetMeta, Split};
+use crate::dataset::{Dataset, DatasetMeta, Split};
 use crate::derivatives::{differentiate, nominal_step, DerivativeSettings};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -137,16 +137,18 @@ pub fn locate(explicit: Option<&Path>, file: &str, env: &str) -> Result<PathBuf>
     )))
 }
 
-/// Differentiates each trial separately and stacks the results.
+/// Differentiates each trial separately and stacks the results: states, derivatives, the
+/// recording row and the time of each kept sample, and the nominal step.
+#[allow(clippy::type_complexity)]
 fn differentiate_trials(
     rec: &Recording,
     state_cols: &[usize],
     settings: &DerivativeSettings,
-) -> Result<(Vec<f64>, Vec<f64>, f64)> {
+) -> Result<(Vec<f64>, Vec<f64>, Vec<usize>, Vec<f64>, f64)> {
     let trial = rec.column(0);
     let time = rec.column(1);
     let width = state_cols.len();
-    let (mut z, mut dz) = (vec![], vec![]);
+    let (mut z, mut dz, mut rows, mut t) = (vec![], vec![], vec![], vec![]);
     let mut start = 0;
     for i in 1..=rec.rows() {
         if i == rec.rows() || trial[i] != trial[start] {
@@ -157,11 +159,13 @@ fn differentiate_trials(
             let d = differentiate(&time[start..i], &states, width, settings)?;
             z.extend(d.z);
             dz.extend(d.dz);
+            t.extend(d.indices.iter().map(|&k| time[start + k]));
+            rows.extend(d.indices.iter().map(|&k| start + k));
             start = i;
         }
     }
     let dt = nominal_step(&time).unwrap_or(f64::NAN);
-    Ok((z, dz, dt))
+    Ok((z, dz, rows, t, dt))
 }
 
 fn measured_dataset(
@@ -173,12 +177,19 @@ fn measured_dataset(
     test_fraction: f64,
 ) -> Result<Dataset> {
     let rec = read(path, state_cols.iter().max().copied().unwrap_or(0) + 1)?;
-    let (z, dz, dt) = differentiate_trials(&rec, state_cols, settings)?;
+    let (z, dz, rows, t, dt) = differentiate_trials(&rec, state_cols, settings)?;
     if z.is_empty() {
         return Err(Error::bad_file(path, "no two consecutive samples to differentiate"));
     }
-    let all = Split::from_rows(z, dz, 2 * dof)?;
-    let (train, test) = split_rows(&all, test_fraction, false)?;
+    let all = Split::from_rows(z, dz, 2 * dof)?.with_times(t)?;
+    // The reference's split (experiment-real/data.py), by recording row: of the first N = rows − 1
+    // samples, rows [⌊N(1 − f)⌋, ⌊N(1 − f)⌋ + ⌊Nf⌋) are held out, the others train.
+    let n = rec.rows().saturating_sub(1) as f64;
+    let a = (n * (1.0 - test_fraction)).floor() as usize;
+    let b = a + (n * test_fraction).floor() as usize;
+    let held: Vec<bool> = rows.iter().map(|r| (a..b).contains(r)).collect();
+    let pick = |want: bool| -> Vec<u32> { (0..held.len() as u32).filter(|&i| held[i as usize] == want).collect() };
+    let (train, test) = (all.select(&pick(false))?, all.select(&pick(true))?);
     let mut meta = DatasetMeta::new(name, dof);
     meta.dt = Some(dt);
     meta.settings = serde_json::json!({
@@ -192,8 +203,9 @@ fn measured_dataset(
     Ok(ds)
 }
 
-/// The real pendulum: state (θ, ω), derivatives by finite differences within gap-free runs,
-/// first 80% train, last 20% test (chronological).
+/// The real pendulum: state (θ, ω), derivatives by finite differences within gap-free runs;
+/// held out as the reference does: rows ⌊0.8N⌋ … ⌊0.8N⌋ + ⌊0.2N⌋ − 1 of the recording's first
+/// N = rows − 1 samples (the last 20%, chronological), the rest for training.
 pub fn real_pendulum(path: &Path, settings: &DerivativeSettings) -> Result<Dataset> {
     measured_dataset(path, "real_pendulum", 1, &[2, 3], settings, 0.2)
 }

@@ -89,6 +89,9 @@ pub struct EvalConfig {
     /// because of the f32 rounding. Adaptive or non-symplectic methods only.
     #[serde(default = "default_field_precision")]
     pub field_precision: Precision,
+    /// The paper's notebook protocol, scored as `energy_mse_paper` (see [`crate::paper`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper: Option<crate::paper::PaperProtocol>,
 }
 
 fn default_field_precision() -> Precision {
@@ -154,6 +157,9 @@ impl EvalConfig {
         }
         for s in [&self.truth, &self.analysis_energy].into_iter().flatten() {
             s.validate().map_err(|e| Error::Config(format!("eval: {e}")))?;
+        }
+        if let Some(p) = &self.paper {
+            p.validate()?;
         }
         Ok(())
     }
@@ -236,6 +242,8 @@ pub struct EvalSet {
     pub truth: Vec<Vec<f64>>,
     /// The true system.
     pub system: System,
+    /// The paper's notebook protocol's rollouts, when configured.
+    pub paper: Option<crate::paper::PaperSet>,
 }
 
 impl EvalSet {
@@ -278,7 +286,11 @@ impl EvalSet {
             .iter()
             .map(|y0| Ok(solver.solve_slice(|y, dy| h.time_derivatives_at(y, dy), y0, &times)?))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { times, starts, truth: truth_traj, system: truth })
+        let paper = match &cfg.paper {
+            Some(p) => Some(crate::paper::PaperSet::new(p, &truth, sampler, data, seed)?),
+            None => None,
+        };
+        Ok(Self { times, starts, truth: truth_traj, system: truth, paper })
     }
 }
 
@@ -304,6 +316,10 @@ pub struct ModelMetrics {
     /// Wall seconds of the model's batched rollouts (all starts together).
     #[serde(default)]
     pub rollout_seconds: f64,
+    /// Energy MSE under the paper's notebook protocol, with its bootstrap error bar
+    /// (`eval.paper`; see [`crate::paper`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_mse_paper: Option<crate::paper::PaperScore>,
 }
 
 /// A model's rollout, `[starts][T·2n]`, for plots.
@@ -367,6 +383,9 @@ impl ModelMetrics {
         }
         if let Some(a) = self.energy_mse_analysis {
             named.push(("energy MSE of the reference analysis", a));
+        }
+        if let Some(p) = self.energy_mse_paper {
+            named.push(("energy MSE under the paper's protocol", MeanSem { mean: p.mean, sem: p.bootstrap, n: p.n }));
         }
         if let Some((what, m)) = named.iter().find(|(_, m)| !m.mean.is_finite()) {
             return Err(Error::Evaluation(format!(
@@ -479,6 +498,10 @@ pub fn evaluate(
                 valid_time: MeanSem::of(&valid),
                 solver_fallback: fallback,
                 rollout_seconds,
+                energy_mse_paper: match &set.paper {
+                    Some(p) => Some(p.score(&rollout_model)?),
+                    None => None,
+                },
             };
             metrics.check_finite(state.spec.kind, data)?;
             Ok((metrics, flat))

@@ -17,6 +17,7 @@
 //! - [`checkpoint`]: safetensors checkpoints with JSON metadata and a checksum, atomic, verified
 //!   and validated on load.
 //! - [`eval`]: derivative losses, energy MSE and other rollout metrics.
+//! - [`paper`]: Table 1 as the paper measured it: the analysis notebooks' energy-MSE protocol.
 //! - [`plots`]: PNG plots (drawn with the `plots` feature).
 //! - [`progress`]: the training progress bar (shown with the `progress` feature).
 //! - [`experiment`]: experiment configs (TOML) and the runner.
@@ -32,6 +33,7 @@ pub mod hnn_model;
 mod json_float;
 pub mod model;
 pub mod optim;
+pub mod paper;
 pub mod plots;
 pub mod progress;
 pub mod table;

@@ -70,7 +70,7 @@ pub fn markdown(runs: &[RunMetrics]) -> String {
         by_exp.entry(&r.experiment).or_default().push(r);
     }
     let mut s = String::from(
-        "| task | seeds | train loss: baseline → HNN | test loss: baseline → HNN | energy MSE: baseline → HNN | trajectory MSE: baseline → HNN | energy MSE, reference analysis: baseline → HNN | paper energy MSE |\n|---|---|---|---|---|---|---|---|\n",
+        "| task | seeds | train loss: baseline → HNN | test loss: baseline → HNN | energy MSE: baseline → HNN | trajectory MSE: baseline → HNN | energy MSE, reference analysis: baseline → HNN | energy MSE, the paper's notebook protocol: baseline → HNN | paper energy MSE |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for (exp, rs) in by_exp {
         let get = |model: &str, f: &dyn Fn(&crate::eval::ModelMetrics) -> f64| -> Vec<f64> {
@@ -89,13 +89,27 @@ pub fn markdown(runs: &[RunMetrics]) -> String {
             (b, h) if b.is_empty() && h.is_empty() => "—".to_string(),
             (b, h) => format!("{} → {}", fmt(&b), fmt(&h)),
         };
+        // The paper's notebook protocol: over seeds, mean ± std; one seed, ± its bootstrap error.
+        let protocol = |model: &str| -> String {
+            let scores: Vec<crate::paper::PaperScore> =
+                rs.iter().filter_map(|r| r.models.get(model)?.metrics.energy_mse_paper).collect();
+            match scores.as_slice() {
+                [] => "—".into(),
+                [one] => format!("{:.2e} ± {:.1e}", one.mean, one.bootstrap),
+                many => fmt(&many.iter().map(|s| s.mean).collect::<Vec<_>>()),
+            }
+        };
+        let protocol_cell = match (protocol("baseline"), protocol("hnn")) {
+            (b, h) if b == "—" && h == "—" => "—".to_string(),
+            (b, h) => format!("{b} → {h}"),
+        };
         let paper = PAPER
             .iter()
             .find(|(n, _)| *n == exp)
             .map(|(_, v)| format!("{:.2e} → {:.2e}", v[2].0, v[2].1))
             .unwrap_or("—".into());
         s.push_str(&format!(
-            "| {exp} | {} | {} | {} | {} | {} | {analysis_cell} | {paper} |\n",
+            "| {exp} | {} | {} | {} | {} | {} | {analysis_cell} | {protocol_cell} | {paper} |\n",
             rs.len(),
             cell(&|m| m.train_loss.mean),
             cell(&|m| m.test_loss.mean),

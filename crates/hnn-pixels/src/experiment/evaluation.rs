@@ -100,6 +100,7 @@ pub(super) fn evaluate(
         valid_time: MeanSem::of(&valid),
         solver_fallback: false,
         rollout_seconds,
+        energy_mse_paper: None,
     };
     // Frames of the first held-out trajectory, for the strip and the GIF.
     let frames = vec![(0..=steps).map(|t| decoded[t][0].clone()).collect()];
