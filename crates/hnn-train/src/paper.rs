@@ -142,6 +142,9 @@ pub struct PaperScore {
     pub bootstrap: f64,
     /// Number of values (starts, or points of a recording).
     pub n: usize,
+    /// For a recording: the mean squared state error of the rollout against the measured states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_mse: Option<f64>,
 }
 
 impl PaperScore {
@@ -162,7 +165,7 @@ impl PaperScore {
         }
         let m = means.iter().sum::<f64>() / splits as f64;
         let std = (means.iter().map(|x| (x - m).powi(2)).sum::<f64>() / splits as f64).sqrt();
-        Self { mean, bootstrap: std / (splits as f64).sqrt(), n }
+        Self { mean, bootstrap: std / (splits as f64).sqrt(), n, state_mse: None }
     }
 }
 
@@ -251,11 +254,13 @@ impl PaperSet {
         let width = self.cases[0].start.len();
         let mut per_start = Vec::with_capacity(self.cases.len());
         let mut per_point = vec![];
+        let mut state_sq = vec![];
         for case in &self.cases {
             let z0 = candle_core::Tensor::from_vec(case.start.clone(), (1, width), &candle_core::Device::Cpu)?;
             let sq: Vec<f64> = match rollout(&field, &z0, &case.model_times, &solver) {
                 Ok(traj) => {
                     let traj = traj.flatten_all()?.to_vec1::<f64>()?;
+                    state_sq.extend(traj.iter().zip(&case.truth).map(|(m, t)| (m - t).powi(2)));
                     traj.chunks(width)
                         .zip(case.truth.chunks(width))
                         .map(|(m, t)| (quantity.energy_at(m) - quantity.energy_at(t)).powi(2))
@@ -267,8 +272,12 @@ impl PaperSet {
             per_start.push(sq.iter().sum::<f64>() / sq.len() as f64);
             per_point.extend(sq);
         }
-        let values = if matches!(self.protocol.starts, PaperStarts::Recording) { per_point } else { per_start };
-        Ok(PaperScore::of(&values, self.protocol.splits))
+        if matches!(self.protocol.starts, PaperStarts::Recording) {
+            let n = state_sq.len().max(1) as f64;
+            let state_mse = if state_sq.is_empty() { f64::INFINITY } else { state_sq.iter().sum::<f64>() / n };
+            return Ok(PaperScore { state_mse: Some(state_mse), ..PaperScore::of(&per_point, self.protocol.splits) });
+        }
+        Ok(PaperScore::of(&per_start, self.protocol.splits))
     }
 }
 

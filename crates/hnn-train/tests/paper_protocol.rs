@@ -69,6 +69,8 @@ fn a_recording_is_scored_from_its_first_held_out_state() {
     // measured (here: exact) energy.
     assert_eq!(score.n, 40);
     assert!(score.mean < 1e-8, "{score:?}");
+    // Beside the energy, the states themselves: the exact field follows the recording.
+    assert!(score.state_mse.unwrap() < 1e-8, "{score:?}");
     // Data without sample times cannot be scored so: a clear error.
     let pairs = import::pairs(&data.train.z, &data.train.dz, 0.2).unwrap();
     let e = PaperSet::new(&p, &truth, None, &pairs, 0).unwrap_err().to_string();
