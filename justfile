@@ -29,6 +29,10 @@ lint:
 check-cuda:
     scripts/check_cuda.sh
 
+# Type-check the `metal` feature for Apple silicon (no Mac needed; never run).
+check-metal:
+    scripts/check_metal.sh
+
 # Build runnable CUDA binaries and pack them for a GPU machine without Rust (.cuda-pack/).
 build-cuda:
     scripts/build_cuda.sh --pack
