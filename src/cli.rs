@@ -170,6 +170,10 @@ enum Command {
         /// Integrator steps per sampling interval in trajectory matching [default: 10].
         #[arg(long)]
         substeps: Option<usize>,
+        /// Backpropagation of trajectory matching: through the stored steps, or reversible
+        /// (leapfrog, yoshida4; memory flat in the steps) [default: stored].
+        #[arg(long, value_enum)]
+        backprop: Option<hnn_train::training::Backprop>,
         /// Optimizer steps.
         #[arg(long, default_value_t = 2000)]
         steps: usize,
@@ -490,6 +494,7 @@ fn run(command: Command) -> Result<()> {
             objective,
             integrator,
             substeps,
+            backprop,
             steps,
             batch_size,
             learning_rate,
@@ -499,18 +504,21 @@ fn run(command: Command) -> Result<()> {
             out,
             compute,
         } => {
-            let objective =
-                match objective {
-                    FitObjective::Gradient if integrator.is_some() || substeps.is_some() => return Err(Error::Config(
-                        "--integrator and --substeps set trajectory matching: add --objective trajectory, or drop them"
+            let objective = match objective {
+                FitObjective::Gradient if integrator.is_some() || substeps.is_some() || backprop.is_some() => {
+                    return Err(Error::Config(
+                        "--integrator, --substeps and --backprop set trajectory matching: add --objective \
+                             trajectory, or drop them"
                             .into(),
-                    )),
-                    FitObjective::Gradient => hnn_train::training::Objective::Gradient,
-                    FitObjective::Trajectory => hnn_train::training::Objective::Trajectory {
-                        integrator: integrator.unwrap_or(hnn_core::IntegratorKind::Rk4),
-                        substeps: substeps.unwrap_or(10),
-                    },
-                };
+                    ))
+                }
+                FitObjective::Gradient => hnn_train::training::Objective::Gradient,
+                FitObjective::Trajectory => hnn_train::training::Objective::Trajectory {
+                    integrator: integrator.unwrap_or(hnn_core::IntegratorKind::Rk4),
+                    substeps: substeps.unwrap_or(10),
+                    backprop: backprop.unwrap_or_default(),
+                },
+            };
             let options = hnn_train::FitOptions {
                 objective,
                 steps,

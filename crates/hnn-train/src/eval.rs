@@ -351,7 +351,7 @@ fn per_sample_errors(
         let y = target.narrow(0, start, len)?;
         let pred = match objective {
             Objective::Gradient => loss_field.time_derivatives(&x)?,
-            Objective::Trajectory { integrator, substeps } => {
+            Objective::Trajectory { integrator, substeps, .. } => {
                 let TrainData::Transitions { interval, .. } = data else { unreachable!() };
                 integrator.build().propagate(loss_field, &x, interval / *substeps as f64, *substeps)?
             }

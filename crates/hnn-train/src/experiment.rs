@@ -211,7 +211,7 @@ impl ExperimentConfig {
     pub fn training_info(&self, ds: &hnn_systems::Dataset, model_seed: u64) -> TrainingInfo {
         let (mode, integrator, dt) = match &self.train.objective {
             Objective::Gradient => ("gradient".to_string(), None, None),
-            Objective::Trajectory { integrator, substeps } => (
+            Objective::Trajectory { integrator, substeps, .. } => (
                 "trajectory".to_string(),
                 Some(integrator.name().to_string()),
                 ds.meta.dt.map(|d| d / *substeps as f64),

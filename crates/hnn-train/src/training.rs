@@ -32,7 +32,23 @@ pub enum Objective {
         integrator: IntegratorKind,
         /// Integrator steps per sampling interval.
         substeps: usize,
+        /// How gradients flow back through the steps.
+        #[serde(default)]
+        backprop: Backprop,
     },
+}
+
+/// How trajectory matching backpropagates through its integrator steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+pub enum Backprop {
+    /// Through the stored graph of every step (any integrator; memory grows with the steps).
+    #[default]
+    Stored,
+    /// By running a time-reversible integrator (leapfrog, yoshida4) backwards, one step's graph
+    /// at a time: memory flat in the number of steps (`hnn_core::integrators::reversible`).
+    Reversible,
 }
 
 /// Learning-rate schedule.
@@ -134,7 +150,14 @@ impl TrainConfig {
                 return fail(format!("train.schedule.final_fraction must be in [0, 1], got {final_fraction}"));
             }
         }
-        if let Objective::Trajectory { substeps, .. } = &self.objective {
+        if let Objective::Trajectory { substeps, integrator, backprop } = &self.objective {
+            if *backprop == Backprop::Reversible && !integrator.build().is_time_reversible() {
+                return fail(format!(
+                    "train.objective.backprop = \"reversible\" needs a time-reversible integrator (leapfrog, \
+                     yoshida4), not {}",
+                    integrator.name()
+                ));
+            }
             if *substeps == 0 {
                 return fail("train.objective.substeps must be at least 1".into());
             }
@@ -224,15 +247,21 @@ impl TrainData {
 /// The loss of a field on inputs/targets under an objective.
 pub struct Loss {
     integrator: Option<(Box<dyn Integrator>, f64, usize)>,
+    backprop: Backprop,
 }
 
 impl Loss {
     /// The loss for an objective on data with the given sampling interval.
     pub fn new(objective: &Objective, data: &TrainData) -> Result<Self> {
         Ok(match (objective, data) {
-            (Objective::Gradient, TrainData::Derivatives { .. }) => Loss { integrator: None },
-            (Objective::Trajectory { integrator, substeps }, TrainData::Transitions { interval, .. }) => {
-                Loss { integrator: Some((integrator.build(), interval / *substeps as f64, *substeps)) }
+            (Objective::Gradient, TrainData::Derivatives { .. }) => {
+                Loss { integrator: None, backprop: Backprop::Stored }
+            }
+            (Objective::Trajectory { integrator, substeps, backprop }, TrainData::Transitions { interval, .. }) => {
+                Loss {
+                    integrator: Some((integrator.build(), interval / *substeps as f64, *substeps)),
+                    backprop: *backprop,
+                }
             }
             _ => return Err(Error::Config("objective and data do not match".into())),
         })
@@ -350,6 +379,20 @@ impl Trainable for FieldTrainer<'_> {
         if self.loss.integrator.is_none() {
             let model = &self.state.model;
             return Gradients::of_matching(exec::matching_loss(model, model.network(), &input, &target)?);
+        }
+        if let (Some((integrator, dt, steps)), Backprop::Reversible) = (&self.loss.integrator, self.loss.backprop) {
+            let params: Vec<Var> = self.state.named_vars().into_iter().map(|(_, v)| v).collect();
+            let r = hnn_core::integrators::reversible::matching_gradients(
+                integrator.as_ref(),
+                &self.state.model,
+                &params,
+                &input,
+                &target,
+                *dt,
+                *steps,
+            )?;
+            let grads = r.params.into_iter().map(|(p, g)| (p.id(), g)).collect();
+            return Ok((r.loss, Gradients::Direct(grads)));
         }
         Gradients::backward(&self.loss.compute(&self.state.model, &input, &target)?)
     }

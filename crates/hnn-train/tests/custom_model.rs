@@ -113,7 +113,11 @@ fn a_model_defined_here_trains_rolls_out_checkpoints_and_evaluates() {
     // Trajectory matching through RK4 steps learns A from states alone: on the notebook's
     // oscillator (m = k = 1, so A = I), observed every 0.5 time units.
     let mut tcfg = smoke("oscillator_trajectory", 400);
-    tcfg.train.objective = Objective::Trajectory { integrator: hnn_core::IntegratorKind::Rk4, substeps: 10 };
+    tcfg.train.objective = Objective::Trajectory {
+        integrator: hnn_core::IntegratorKind::Rk4,
+        substeps: 10,
+        backprop: hnn_train::training::Backprop::Stored,
+    };
     tcfg.train.schedule = Default::default();
     tcfg.train.learning_rate = 2e-2;
     let tds = tcfg.data.load(0, None).unwrap();

@@ -110,3 +110,25 @@ fn a_saved_model_loads_and_predicts_the_same() {
     let b = loaded.rollout(&z, &times, &Solver::fixed(hnn_core::integrators::Leapfrog, 0.01)).unwrap();
     assert_eq!(a.to_vec3::<f64>().unwrap(), b.to_vec3::<f64>().unwrap());
 }
+
+#[test]
+fn reversible_backpropagation_trains_as_the_stored_graph_does() {
+    // A separable HNN (leapfrog needs H = T(p) + V(q)) in f64: the two ways of backpropagating
+    // give the same gradients to round-off, so the same loss curve.
+    let data = oscillator_data(0.25);
+    let config = ModelConfig { precision: hnn_train::device::Precision::F64, ..small(ModelKind::SEPARABLE_HNN) };
+    let curve = |options: FitOptions| {
+        let mut model = HnnModel::new(&config, 1).unwrap();
+        model.fit(&data, &FitOptions { steps: 15, ..options }).unwrap().train_curve
+    };
+    let stored = curve(FitOptions::trajectory(IntegratorKind::Leapfrog, 10));
+    let reversible = curve(FitOptions::reversible(IntegratorKind::Leapfrog, 10));
+    for (s, r) in stored.iter().zip(&reversible) {
+        assert!((s - r).abs() <= 1e-9 * s.abs(), "stored {s} against reversible {r}");
+    }
+    assert!(reversible.last().unwrap() < &reversible[0]);
+    // A non-reversible integrator is refused by name.
+    let mut model = HnnModel::new(&config, 1).unwrap();
+    let e = model.fit(&data, &FitOptions::reversible(IntegratorKind::Rk4, 10)).unwrap_err().to_string();
+    assert!(e.contains("time-reversible") && e.contains("rk4"), "{e}");
+}

@@ -20,6 +20,7 @@ mod classical;
 pub mod dop853;
 pub mod dopri;
 mod implicit;
+pub mod reversible;
 mod separable;
 mod tao;
 
@@ -49,6 +50,12 @@ pub trait Integrator: Send + Sync {
 
     /// Whether the step map is symplectic (for a Hamiltonian field).
     fn is_symplectic(&self) -> bool;
+
+    /// Whether a step of −dt undoes a step of dt exactly (in exact arithmetic) with an explicit
+    /// formula: what [`reversible`] needs to backpropagate without storing the states.
+    fn is_time_reversible(&self) -> bool {
+        false
+    }
 
     /// The integrator's own state for a physical state z (identity unless overridden).
     fn lift(&self, z: &Tensor) -> Result<Tensor> {

@@ -63,6 +63,9 @@ impl Integrator for Leapfrog {
     fn is_symplectic(&self) -> bool {
         true
     }
+    fn is_time_reversible(&self) -> bool {
+        true
+    }
     fn step(&self, field: &dyn VectorField, z: &Tensor, dt: f64) -> Result<Tensor> {
         let h = require_separable(field, self.name())?;
         let (q, p) = split_qp(z)?;
@@ -94,6 +97,9 @@ impl Integrator for Yoshida4 {
         4
     }
     fn is_symplectic(&self) -> bool {
+        true
+    }
+    fn is_time_reversible(&self) -> bool {
         true
     }
     fn step(&self, field: &dyn VectorField, z: &Tensor, dt: f64) -> Result<Tensor> {

@@ -5,7 +5,7 @@ use super::HnnModel;
 use crate::checkpoint::TrainingInfo;
 use crate::error::{Error, Result};
 use crate::optim::OptimizerKind;
-use crate::training::{train, Objective, RunContext, Schedule, TrainConfig, TrainData, TrainReport};
+use crate::training::{train, Backprop, Objective, RunContext, Schedule, TrainConfig, TrainData, TrainReport};
 use hnn_core::IntegratorKind;
 use hnn_systems::Dataset;
 
@@ -64,7 +64,19 @@ impl FitOptions {
     /// Trajectory matching: from each observed state, `substeps` steps of `integrator` across
     /// the sampling interval, fitted to the next observed state.
     pub fn trajectory(integrator: IntegratorKind, substeps: usize) -> Self {
-        Self { objective: Objective::Trajectory { integrator, substeps }, ..Self::default() }
+        Self {
+            objective: Objective::Trajectory { integrator, substeps, backprop: Backprop::Stored },
+            ..Self::default()
+        }
+    }
+
+    /// Trajectory matching through a time-reversible integrator (leapfrog, yoshida4) with
+    /// reversible backpropagation: memory flat in `substeps` (see [`Backprop::Reversible`]).
+    pub fn reversible(integrator: IntegratorKind, substeps: usize) -> Self {
+        Self {
+            objective: Objective::Trajectory { integrator, substeps, backprop: Backprop::Reversible },
+            ..Self::default()
+        }
     }
 
     /// The training loop's settings.
@@ -121,7 +133,7 @@ pub(super) fn fit(model: &mut HnnModel, data: &Dataset, options: &FitOptions) ->
     let report = train(&model.state, &tdata, &cfg, &ctx, None)?;
     let (mode, integrator, dt) = match &cfg.objective {
         Objective::Gradient => ("gradient", None, None),
-        Objective::Trajectory { integrator, substeps } => {
+        Objective::Trajectory { integrator, substeps, .. } => {
             ("trajectory", Some(integrator.name().to_string()), data.meta.dt.map(|d| d / *substeps as f64))
         }
     };
