@@ -2,6 +2,8 @@
 //! - `forward_grad`: H and ∇H of a 2→200→200→1 tanh NeuralHamiltonian;
 //! - `gradient_step`: one gradient-matching step (loss on J∇H, backward, Adam);
 //! - `trajectory_step`: one trajectory-matching step through 50 leapfrog steps of a separable HNN;
+//! - `trajectory_backprop`: its loss and gradients through 10 and 100 leapfrog steps at two-body's
+//!   batch and model, by the stored graph and by reversible backpropagation;
 //! - `rollout`: 100 leapfrog steps of a separable HNN for a batch of trajectories;
 //! - `field_stage`: J∇H of a trained (frozen) NeuralHamiltonian, one stage of a rollout, also at
 //!   batch 8 (what each thread of an evaluation's rollout evaluates per stage).
@@ -151,6 +153,43 @@ fn trajectory_step(c: &mut Criterion) {
     group.finish();
 }
 
+/// One trajectory-matching step's loss and gradients through m leapfrog steps at two-body's
+/// batch and model (200 states, 4 dof, separable HNN 200 × 200, f32): the stored graph against
+/// reversible backpropagation (memory: `examples/reversible_memory.rs`).
+fn trajectory_backprop(c: &mut Criterion) {
+    setup();
+    let dev = device();
+    let mut group = c.benchmark_group("trajectory_backprop");
+    group.sample_size(10);
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);
+    let h = SeparableHamiltonian::new(4, &HIDDEN, Activation::Tanh, vb).unwrap();
+    init::orthogonal_init(&varmap, 0).unwrap();
+    let params = varmap.all_vars();
+    let (z0, z1) = (states(200, 8, DType::F32, &dev), states(200, 8, DType::F32, &dev));
+    for m in [10, 100] {
+        let dt = 0.1 / m as f64;
+        group.bench_function(BenchmarkId::new("stored", m), |b| {
+            sized(&dev, 200, || {
+                b.iter(|| {
+                    let pred = Leapfrog.propagate(&h, &z0, dt, m).unwrap();
+                    let loss = (pred - &z1).unwrap().sqr().unwrap().mean_all().unwrap();
+                    Gradients::backward(&loss).unwrap()
+                })
+            })
+        });
+        group.bench_function(BenchmarkId::new("reversible", m), |b| {
+            sized(&dev, 200, || {
+                b.iter(|| {
+                    hnn::core::integrators::reversible::matching_gradients(&Leapfrog, &h, &params, &z0, &z1, dt, m)
+                        .unwrap()
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
 fn field_stage(c: &mut Criterion) {
     setup();
     let dev = device();
@@ -243,5 +282,14 @@ fn primitives(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, forward_grad, gradient_step, trajectory_step, rollout, field_stage, primitives);
+criterion_group!(
+    benches,
+    forward_grad,
+    gradient_step,
+    trajectory_step,
+    trajectory_backprop,
+    rollout,
+    field_stage,
+    primitives
+);
 criterion_main!(benches);
