@@ -25,8 +25,24 @@ pub trait VectorField {
     }
 
     /// The Hamiltonian behind this field, if there is one (symplectic integrators need it).
+    /// Only a field that *is* J∇H answers here; a dissipative field answers
+    /// [`energy_function`](Self::energy_function) instead.
     fn hamiltonian(&self) -> Option<&dyn Hamiltonian> {
         None
+    }
+
+    /// The energy of this field: the H that a Hamiltonian field conserves or a dissipative
+    /// field, ż = (J − R)∇H, loses. By default the field's [`hamiltonian`](Self::hamiltonian).
+    fn energy_function(&self) -> Option<&dyn Hamiltonian> {
+        self.hamiltonian()
+    }
+
+    /// For a dissipative field, its damping rates on the momenta at z, `[batch, n]`: ṗ gains
+    /// −rᵢ(z)·∂H/∂pᵢ, so a mechanical friction force −γ·p/m reads rᵢ = γ. `None` for a field
+    /// without a dissipative part.
+    fn damping_rates(&self, z: &Tensor) -> Result<Option<Tensor>> {
+        let _ = z;
+        Ok(None)
     }
 }
 

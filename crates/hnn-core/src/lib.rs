@@ -14,11 +14,13 @@
 //!   CPU kernels for training and inference, the tensor-op backward for the GPU with its CUDA
 //!   kernels, autograd for everything else) and the CPU thread budget, chosen there and nowhere
 //!   else.
-//! - [`models`]: [`NeuralHamiltonian`], [`SeparableHamiltonian`], [`Baseline`].
+//! - [`models`]: [`NeuralHamiltonian`], [`SeparableHamiltonian`], [`DissipativeHamiltonian`]
+//!   (ż = (J − R)∇H, a learned friction), [`Baseline`].
 //! - [`init`]: seeded orthogonal initialisation of a model's variables.
 //! - [`integrators`]: symplectic Euler, leapfrog, Yoshida 4, implicit midpoint, Tao, Euler, RK4,
 //!   Dormand–Prince 5(4) (fixed and adaptive) and adaptive DOP853, [`rollout`](integrators::rollout) and
 //!   [`rollout_parallel`](integrators::rollout_parallel) (groups of trajectories on CPU threads).
+//! - [`langevin`]: the BAOAB Langevin thermostat, sampling exp(−H/kT) with any separable H.
 //! - [`error`]: the error type.
 
 pub mod activation;
@@ -28,6 +30,7 @@ pub mod fast_tanh;
 pub mod hamiltonian;
 pub mod init;
 pub mod integrators;
+pub mod langevin;
 pub mod mlp;
 pub mod models;
 mod names;
@@ -38,5 +41,5 @@ pub use error::{Error, Result};
 pub use exec::LossGradients;
 pub use hamiltonian::{Hamiltonian, InPrecision, PhaseSpace, VectorField};
 pub use integrators::{cpu_threads, rollout, rollout_parallel, Integrator, IntegratorKind, Solver};
-pub use models::{Baseline, NeuralHamiltonian, SeparableHamiltonian};
+pub use models::{Baseline, DissipativeHamiltonian, NeuralHamiltonian, SeparableHamiltonian};
 pub use symplectic::{apply_j, join_qp, split_qp, symplectic_matrix};

@@ -3,7 +3,7 @@
 //! The ground truth of every experiment.
 //!
 //! - [`analytic`]: analytic Hamiltonians with exact gradients — [`HarmonicOscillator`]
-//!   (and the reference spring), [`Pendulum`], [`NBody`] gravity, [`DoubleWell`],
+//!   (and the reference spring), [`DampedOscillator`] (with friction, exact solution), [`Pendulum`], [`NBody`] gravity, [`DoubleWell`],
 //!   [`HenonHeiles`], [`OscillatorChain`] — usable on `f64` slices and as hnn-core tensor
 //!   Hamiltonians.
 //! - [`system`]: [`System`], every analytic system as one serializable value.
@@ -29,7 +29,8 @@ pub mod sealed;
 pub mod system;
 
 pub use analytic::{
-    AnalyticHamiltonian, DoubleWell, HarmonicOscillator, HenonHeiles, NBody, OscillatorChain, Pendulum,
+    AnalyticHamiltonian, DampedOscillator, DoubleWell, HarmonicOscillator, HenonHeiles, NBody, OscillatorChain,
+    Pendulum,
 };
 pub use dataset::{Dataset, DatasetMeta, Split};
 pub use error::{Error, Result};

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub enum System {
     /// H = p²/2m + k(q − q₀)²/2.
     HarmonicOscillator { m: f64, k: f64, q0: f64 },
+    /// H = p²/2m + kq²/2 with a friction force −γp/m on ṗ (not conservative).
+    DampedOscillator { m: f64, k: f64, gamma: f64 },
     /// H = p²/(2ml²) + mgl(1 − cos q).
     Pendulum { m: f64, g: f64, l: f64 },
     /// Planar gravity.
@@ -24,8 +26,9 @@ pub enum System {
 
 impl System {
     /// Every kind by its config name, with its Hamiltonian.
-    pub const KINDS: [(&'static str, &'static str); 6] = [
+    pub const KINDS: [(&'static str, &'static str); 7] = [
         ("harmonic_oscillator", "H = p²/2m + k(q − q₀)²/2"),
+        ("damped_oscillator", "H = p²/2m + kq²/2, friction −γp/m on ṗ"),
         ("pendulum", "H = p²/(2ml²) + mgl(1 − cos q)"),
         ("n_body", "planar gravity, H = Σ|pᵢ|²/2mᵢ − Σ g mᵢmⱼ/|qᵢ − qⱼ|"),
         ("double_well", "H = p²/2m + a(q² − b²)²"),
@@ -33,10 +36,12 @@ impl System {
         ("oscillator_chain", "n masses joined by springs between fixed walls"),
     ];
 
-    /// The analytic Hamiltonian.
+    /// The analytic Hamiltonian (for a dissipative system, its energy, with the friction in
+    /// its [`time_derivatives_at`](AnalyticHamiltonian::time_derivatives_at)).
     pub fn hamiltonian(&self) -> Box<dyn AnalyticHamiltonian> {
         match self.clone() {
             System::HarmonicOscillator { m, k, q0 } => Box::new(HarmonicOscillator::new(m, k, q0)),
+            System::DampedOscillator { m, k, gamma } => Box::new(DampedOscillator::new(m, k, gamma)),
             System::Pendulum { m, g, l } => Box::new(Pendulum::new(m, g, l)),
             System::NBody { masses, g } => Box::new(NBody::new(masses, g)),
             System::DoubleWell { m, a, b } => Box::new(DoubleWell::new(m, a, b)),
@@ -56,6 +61,14 @@ impl System {
         };
         match self {
             System::HarmonicOscillator { m, k, .. } => positive("m", *m).and(positive("k", *k)),
+            System::DampedOscillator { m, k, gamma } => {
+                if !(*gamma >= 0.0 && gamma.is_finite()) {
+                    return Err(crate::Error::InvalidSetting(format!(
+                        "system parameter `gamma` must be ≥ 0 and finite, got {gamma}"
+                    )));
+                }
+                positive("m", *m).and(positive("k", *k))
+            }
             System::Pendulum { m, g, l } => positive("m", *m).and(positive("g", *g)).and(positive("l", *l)),
             System::NBody { masses, g } => {
                 if masses.len() < 2 {
@@ -81,7 +94,8 @@ impl System {
 }
 
 /// The Hamiltonian of a configured [`System`] (any analytic system, chosen at run time), usable
-/// as a tensor Hamiltonian too.
+/// as a tensor Hamiltonian too. Its slice dynamics are the system's own (friction included);
+/// its tensor form is the Hamiltonian part J∇H, as the trait says.
 pub struct SystemHamiltonian(pub Box<dyn AnalyticHamiltonian>);
 
 impl AnalyticHamiltonian for SystemHamiltonian {
@@ -97,7 +111,16 @@ impl AnalyticHamiltonian for SystemHamiltonian {
     fn grad_at(&self, z: &[f64], g: &mut [f64]) {
         self.0.grad_at(z, g)
     }
+    fn hamiltonian_field_at(&self, z: &[f64], dz: &mut [f64]) {
+        self.0.hamiltonian_field_at(z, dz)
+    }
     fn time_derivatives_at(&self, z: &[f64], dz: &mut [f64]) {
         self.0.time_derivatives_at(z, dz)
+    }
+    fn is_conservative(&self) -> bool {
+        self.0.is_conservative()
+    }
+    fn damping_rate(&self) -> Option<f64> {
+        self.0.damping_rate()
     }
 }

@@ -134,3 +134,46 @@ fn systems_serialize_with_a_kind_tag_and_are_validated() {
     assert!(System::Pendulum { m: -1.0, g: 6.0, l: 1.0 }.validate().unwrap_err().to_string().contains("`m`"));
     assert!(System::NBody { masses: vec![1.0], g: 1.0 }.validate().is_err());
 }
+
+#[test]
+fn the_damped_oscillator_follows_its_exact_solution_and_loses_energy_at_the_friction_rate() {
+    let d = DampedOscillator::new(0.5, 2.0, 0.3);
+    let system = System::DampedOscillator { m: 0.5, k: 2.0, gamma: 0.3 };
+    system.validate().unwrap();
+    assert!(System::DampedOscillator { m: 0.5, k: 2.0, gamma: -0.1 }.validate().is_err());
+    let h = system.hamiltonian();
+    assert!(!h.is_conservative());
+    assert_eq!(h.damping_rate(), Some(0.3));
+    let times: Vec<f64> = (0..=40).map(|i| i as f64 * 0.25).collect();
+    let z0 = [0.8, -0.3];
+    let solver = hnn_core::integrators::DormandPrince::new(1e-12, 1e-14);
+    let numeric = solver.solve_slice(|y, dy| h.time_derivatives_at(y, dy), &z0, &times).unwrap();
+    for (t, z) in times.iter().zip(numeric.chunks(2)) {
+        let exact = d.exact(z0, *t).unwrap();
+        assert!((z[0] - exact[0]).abs() < 1e-9 && (z[1] - exact[1]).abs() < 1e-9, "t = {t}: {z:?} vs {exact:?}");
+    }
+    // The friction removes energy at the rate γ(p/m)², and the field is J∇H plus −γp/m on ṗ.
+    for z in numeric.chunks(2) {
+        let (mut dz, mut hz) = ([0.0; 2], [0.0; 2]);
+        h.time_derivatives_at(z, &mut dz);
+        h.hamiltonian_field_at(z, &mut hz);
+        assert_eq!(dz[0], hz[0]);
+        assert!((dz[1] - (hz[1] - 0.3 * z[1] / 0.5)).abs() < 1e-15);
+        let mut g = [0.0; 2];
+        h.grad_at(z, &mut g);
+        let power = g[0] * dz[0] + g[1] * dz[1];
+        assert!((power + 0.3 * (z[1] / 0.5).powi(2)).abs() < 1e-12);
+    }
+    // Energy decays on average as e^(−γt/m): over many periods the ratio matches.
+    let (e0, e1) = (d.energy_at(&z0), d.energy_at(&numeric[numeric.len() - 2..]));
+    let rate = -(e1 / e0).ln() / 10.0;
+    assert!((rate - 0.3 / 0.5).abs() < 0.05 * 0.6, "decay rate {rate} vs γ/m = 0.6");
+    // Overdamped: no closed form offered.
+    assert!(DampedOscillator::new(1.0, 1.0, 3.0).exact(z0, 1.0).is_none());
+    // The tensor field has no Hamiltonian (symplectic integrators refuse it) but an energy.
+    let zt = Tensor::from_vec(z0.to_vec(), (1, 2), &Device::Cpu).unwrap();
+    assert!(hnn_core::VectorField::hamiltonian(&d).is_none());
+    let e = hnn_core::VectorField::energy_function(&d).unwrap().energy(&zt).unwrap().to_vec1::<f64>().unwrap();
+    assert_eq!(e[0], d.energy_at(&z0));
+    assert!(hnn_core::Integrator::propagate(&hnn_core::integrators::Leapfrog, &d, &zt, 0.1, 1).is_err());
+}

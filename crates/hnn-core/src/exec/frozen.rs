@@ -213,6 +213,20 @@ impl VectorField for Frozen {
             Frozen::Tensors(f) => f.hamiltonian(),
         }
     }
+
+    fn energy_function(&self) -> Option<&dyn Hamiltonian> {
+        match self {
+            Frozen::Tensors(f) => f.energy_function(),
+            _ => self.hamiltonian(),
+        }
+    }
+
+    fn damping_rates(&self, z: &Tensor) -> Result<Option<Tensor>> {
+        match self {
+            Frozen::Tensors(f) => f.damping_rates(z),
+            _ => Ok(None),
+        }
+    }
 }
 
 /// Errors unless host rows are `2n` wide.

@@ -12,7 +12,7 @@ mod pendulum;
 mod potentials;
 
 pub use nbody::NBody;
-pub use oscillators::{HarmonicOscillator, OscillatorChain};
+pub use oscillators::{DampedOscillator, HarmonicOscillator, OscillatorChain};
 pub use pendulum::Pendulum;
 pub use potentials::{DoubleWell, HenonHeiles};
 
@@ -29,8 +29,8 @@ pub trait AnalyticHamiltonian: Send + Sync {
     fn energy_at(&self, z: &[f64]) -> f64;
     /// ∇H(z) written into `grad` (length 2n).
     fn grad_at(&self, z: &[f64], grad: &mut [f64]);
-    /// ż = J∇H(z) written into `dz`.
-    fn time_derivatives_at(&self, z: &[f64], dz: &mut [f64]) {
+    /// Hamilton's equations, ż = J∇H(z), written into `dz`.
+    fn hamiltonian_field_at(&self, z: &[f64], dz: &mut [f64]) {
         let n = self.dof();
         self.grad_at(z, dz);
         for i in 0..n {
@@ -38,6 +38,20 @@ pub trait AnalyticHamiltonian: Send + Sync {
             dz[i] = dp;
             dz[n + i] = -dq;
         }
+    }
+    /// The system's dynamics ż(z) written into `dz`: what data are generated and truths rolled
+    /// out with. J∇H for a conservative system; a dissipative one adds its friction.
+    fn time_derivatives_at(&self, z: &[f64], dz: &mut [f64]) {
+        self.hamiltonian_field_at(z, dz)
+    }
+    /// Whether the dynamics conserve H (ż = J∇H); false for a system with friction.
+    fn is_conservative(&self) -> bool {
+        true
+    }
+    /// The true damping rate of a dissipative system (the r of ż = (J − R)∇H with
+    /// R = diag(0, r)), to compare a learned one with; `None` for a conservative system.
+    fn damping_rate(&self) -> Option<f64> {
+        None
     }
 }
 
@@ -81,7 +95,7 @@ macro_rules! tensor_hamiltonian {
                 map_rows(z, self.dof(), 2 * self.dof(), |zi, o| self.grad_at(zi, o))
             }
             fn hamiltonian_field(&self, z: &candle_core::Tensor) -> hnn_core::Result<candle_core::Tensor> {
-                map_rows(z, self.dof(), 2 * self.dof(), |zi, o| self.time_derivatives_at(zi, o))
+                map_rows(z, self.dof(), 2 * self.dof(), |zi, o| self.hamiltonian_field_at(zi, o))
             }
             fn is_separable(&self) -> bool {
                 self.separable()

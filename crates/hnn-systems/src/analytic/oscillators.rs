@@ -98,3 +98,80 @@ impl AnalyticHamiltonian for OscillatorChain {
         }
     }
 }
+
+/// A harmonic oscillator with friction: H = p²/2m + kq²/2, and the force −γp/m on ṗ, so
+/// ż = (J − R)∇H with R = diag(0, γ) and dH/dt = −γ(p/m)² ≤ 0. Not conservative: data and
+/// truths follow [`time_derivatives_at`](AnalyticHamiltonian::time_derivatives_at), and its tensor
+/// form is a plain field (no Hamiltonian for symplectic integrators) whose energy is H.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DampedOscillator {
+    /// The conservative oscillator (m, k; q₀ = 0).
+    pub oscillator: HarmonicOscillator,
+    /// Friction coefficient γ ≥ 0.
+    pub gamma: f64,
+}
+
+impl DampedOscillator {
+    /// Mass `m`, spring constant `k`, friction `gamma`.
+    pub fn new(m: f64, k: f64, gamma: f64) -> Self {
+        Self { oscillator: HarmonicOscillator::new(m, k, 0.0), gamma }
+    }
+
+    /// The exact state at time t from z₀ = (q₀, p₀), for the underdamped case γ² < 4mk
+    /// (`None` otherwise): q(t) = e^(−βt)(q₀ cos ω_d t + (v₀ + βq₀)/ω_d · sin ω_d t), β = γ/2m,
+    /// ω_d = √(k/m − β²), p = m q̇.
+    pub fn exact(&self, z0: [f64; 2], t: f64) -> Option<[f64; 2]> {
+        let (m, k) = (self.oscillator.m, self.oscillator.k);
+        let beta = self.gamma / (2.0 * m);
+        let wd2 = k / m - beta * beta;
+        if wd2 <= 0.0 {
+            return None;
+        }
+        let wd = wd2.sqrt();
+        let (q0, v0) = (z0[0], z0[1] / m);
+        let (a, b) = (q0, (v0 + beta * q0) / wd);
+        let (s, c, e) = ((wd * t).sin(), (wd * t).cos(), (-beta * t).exp());
+        let q = e * (a * c + b * s);
+        let v = e * (-beta * (a * c + b * s) + wd * (-a * s + b * c));
+        Some([q, m * v])
+    }
+}
+
+impl AnalyticHamiltonian for DampedOscillator {
+    fn dof(&self) -> usize {
+        1
+    }
+    fn separable(&self) -> bool {
+        true
+    }
+    fn energy_at(&self, z: &[f64]) -> f64 {
+        self.oscillator.energy_at(z)
+    }
+    fn grad_at(&self, z: &[f64], g: &mut [f64]) {
+        self.oscillator.grad_at(z, g)
+    }
+    fn time_derivatives_at(&self, z: &[f64], dz: &mut [f64]) {
+        self.hamiltonian_field_at(z, dz);
+        dz[1] -= self.gamma * z[1] / self.oscillator.m;
+    }
+    fn is_conservative(&self) -> bool {
+        self.gamma == 0.0
+    }
+    fn damping_rate(&self) -> Option<f64> {
+        Some(self.gamma)
+    }
+}
+
+/// The damped field as a tensor field: ż with friction, energy H, damping rate γ.
+impl hnn_core::VectorField for DampedOscillator {
+    fn time_derivatives(&self, z: &candle_core::Tensor) -> hnn_core::Result<candle_core::Tensor> {
+        super::map_rows(z, 1, 2, |zi, o| self.time_derivatives_at(zi, o))
+    }
+    fn energy_function(&self) -> Option<&dyn hnn_core::Hamiltonian> {
+        Some(&self.oscillator)
+    }
+    fn damping_rates(&self, z: &candle_core::Tensor) -> hnn_core::Result<Option<candle_core::Tensor>> {
+        hnn_core::symplectic::check_state(z, 1)?;
+        Ok(Some(candle_core::Tensor::full(self.gamma, (z.dims()[0], 1), z.device())?.to_dtype(z.dtype())?))
+    }
+}
