@@ -320,6 +320,58 @@ pub struct ModelMetrics {
     /// (`eval.paper`; see [`crate::paper`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy_mse_paper: Option<crate::paper::PaperScore>,
+    /// For a model with a learned friction (the dissipative HNN): its damping rate r(z) over the
+    /// held-out states (each state's mean over momenta), mean ± sem. For a friction force −γp/m
+    /// this is the model's γ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damping_rate: Option<MeanSem>,
+    /// The true system's damping rate (γ), where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damping_rate_true: Option<f64>,
+    /// For a system that is not conservative: the decay rate λ of H_true along the model's
+    /// rollouts (H ≈ H₀e^(−λt), least squares of ln H over the rollout; per start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_decay_rate: Option<MeanSem>,
+    /// The same along the true rollouts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_decay_rate_true: Option<MeanSem>,
+    /// The thermostat on this model's H and on the true H, per temperature (`[thermostat]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thermostat: Option<Vec<crate::thermostat::ThermostatResult>>,
+}
+
+/// The decay rate λ of an energy series, E(t) ≈ E₀e^(−λt): minus the least-squares slope of
+/// ln E against t. `None` unless every energy is positive and finite and there are two times.
+pub fn energy_decay_rate(times: &[f64], energies: &[f64]) -> Option<f64> {
+    if times.len() < 2 || times.len() != energies.len() || energies.iter().any(|e| !(*e > 0.0 && e.is_finite())) {
+        return None;
+    }
+    let n = times.len() as f64;
+    let logs: Vec<f64> = energies.iter().map(|e| e.ln()).collect();
+    let (tm, lm) = (times.iter().sum::<f64>() / n, logs.iter().sum::<f64>() / n);
+    let cov: f64 = times.iter().zip(&logs).map(|(t, l)| (t - tm) * (l - lm)).sum();
+    let var: f64 = times.iter().map(|t| (t - tm).powi(2)).sum();
+    (var > 0.0).then(|| -cov / var)
+}
+
+/// The held-out inputs of `data` (the training ones if nothing is held out).
+fn held_out_states(data: &TrainData) -> Tensor {
+    match data {
+        TrainData::Derivatives { train, test } => {
+            if test.is_empty() {
+                train.z.clone()
+            } else {
+                test.z.clone()
+            }
+        }
+        TrainData::Transitions { train, test, .. } => {
+            if test.start.dims()[0] == 0 {
+                train.start.clone()
+            } else {
+                test.start.clone()
+            }
+        }
+    }
 }
 
 /// A model's rollout, `[starts][T·2n]`, for plots.
@@ -481,6 +533,21 @@ pub fn evaluate(
                 }
                 valid.push(valid_until);
             }
+            let damping_rate = match hnn_core::VectorField::damping_rates(&frozen, &held_out_states(data))? {
+                Some(r) => Some(MeanSem::of(&r.mean(1)?.to_dtype(DType::F64)?.to_vec1::<f64>()?)),
+                None => None,
+            };
+            let (energy_decay_rate, energy_decay_rate_true) = if h.is_conservative() {
+                (None, None)
+            } else {
+                let along = |traj: &[f64]| -> f64 {
+                    let e: Vec<f64> = traj.chunks(width).map(|z| h.energy_at(z)).collect();
+                    energy_decay_rate(&set.times, &e).unwrap_or(f64::NAN)
+                };
+                let model: Vec<f64> = flat.iter().map(|t| along(t)).filter(|x| x.is_finite()).collect();
+                let truth: Vec<f64> = set.truth.iter().map(|t| along(t)).filter(|x| x.is_finite()).collect();
+                (Some(MeanSem::of(&model)), Some(MeanSem::of(&truth)))
+            };
             let analysis_mse = match cfg.analysis_time_rescale {
                 Some(r) => {
                     let quantity = analysis.as_deref().unwrap_or(h.as_ref());
@@ -502,6 +569,11 @@ pub fn evaluate(
                     Some(p) => Some(p.score(&rollout_model)?),
                     None => None,
                 },
+                damping_rate,
+                damping_rate_true: h.damping_rate(),
+                energy_decay_rate,
+                energy_decay_rate_true,
+                thermostat: None,
             };
             metrics.check_finite(state.spec.kind, data)?;
             Ok((metrics, flat))

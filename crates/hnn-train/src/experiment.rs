@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::eval::{evaluate, EvalConfig, EvalSet, ModelMetrics, Rollouts};
 use crate::model::{ModelKind, ModelSpec, ModelState};
 use crate::plots::{line_chart, Chart, Series};
+use crate::thermostat::{ExactMarginal, Samples, ThermostatResult};
 use crate::training::{train, Objective, RunContext, TrainConfig, TrainData, TrainReport};
 use hnn_systems::derivatives::DerivativeSettings;
 use hnn_systems::{real, Dataset, InitialStates, System, TrajectoryTask};
@@ -129,6 +130,10 @@ pub struct ExperimentConfig {
     pub train: TrainConfig,
     /// Evaluation.
     pub eval: EvalConfig,
+    /// Langevin runs on each separable model and on the truth after training (one degree of
+    /// freedom; see [`crate::thermostat`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thermostat: Option<crate::thermostat::ThermostatConfig>,
 }
 
 /// Parses a TOML config and validates it; errors are prefixed with `origin` (unknown keys and
@@ -271,6 +276,19 @@ impl ExperimentConfig {
         if self.eval.truth.is_none() && self.data.truth().is_none() {
             return Err(Error::Config("eval.truth must name the true system for data that are not generated".into()));
         }
+        if let Some(t) = &self.thermostat {
+            t.validate()?;
+            let truth = self.eval.truth.clone().or_else(|| self.data.truth()).expect("checked above");
+            let h = truth.hamiltonian();
+            if h.dof() != 1 || !h.separable() {
+                return Err(Error::Config(format!(
+                    "thermostat: the true system must be separable with one degree of freedom (it is scored against \
+                     its Boltzmann position marginal); this one has {} and is {}separable",
+                    h.dof(),
+                    if h.separable() { "" } else { "not " }
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -288,6 +306,12 @@ impl ExperimentConfig {
         }
         self.train.batch_size = self.train.batch_size.min(100);
         self.model.hidden = vec![32, 32];
+        if let Some(t) = &mut self.thermostat {
+            t.walkers = t.walkers.min(32);
+            t.burn_in = t.burn_in.min(50);
+            t.record_every = t.record_every.min(10);
+            t.steps = t.steps.min(20 * t.record_every);
+        }
         self.validate()?;
         Ok(self)
     }
@@ -423,6 +447,8 @@ fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Dev
     let data = TrainData::new(&ds, &cfg.train.objective, dtype, device)?;
     let mut models = BTreeMap::new();
     let mut reports: Vec<(ModelKind, TrainReport, Rollouts)> = vec![];
+    let mut recording: Vec<(ModelKind, crate::paper::RecordingEnergy)> = vec![];
+    let mut thermostat_samples: Vec<(ModelKind, Vec<(ThermostatResult, Samples)>)> = vec![];
     for &kind in &cfg.model.kinds {
         let mseed = model_seed(seed, kind);
         let state = ModelState::new(cfg.model_spec(kind, ds.meta.dof), dtype, device, mseed)?;
@@ -448,11 +474,35 @@ fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Dev
             seconds = report.seconds,
             "evaluated"
         );
+        let mut metrics = metrics;
+        if let Some(tc) = &cfg.thermostat {
+            let model = state.frozen(candle_core::DType::F64, &candle_core::Device::Cpu)?;
+            match hnn_core::VectorField::hamiltonian(&model).filter(|h| h.is_separable()) {
+                Some(h) => {
+                    tracing::info!(model = kind.name(), "thermostat");
+                    let truth = hnn_systems::system::SystemHamiltonian(set.system.hamiltonian());
+                    let runs =
+                        crate::thermostat::compare(tc, h, candle_core::DType::F64, &truth, &truth, seed ^ 0x7e4a_0057)?;
+                    metrics.thermostat = Some(runs.iter().map(|(r, _)| *r).collect());
+                    thermostat_samples.push((kind, runs));
+                }
+                None => tracing::info!(model = kind.name(), "no separable Hamiltonian: no thermostat run"),
+            }
+        }
+        if let Some(paper) = &set.paper {
+            let model = state.frozen(candle_core::DType::F32, &candle_core::Device::Cpu)?;
+            if let Some(curve) = paper.recording_energy(&model)? {
+                recording.push((kind, curve));
+            }
+        }
         models.insert(kind.name().to_string(), ModelRun::new(metrics, &report));
         reports.push((kind, report, rollouts));
     }
     if opts.plots {
-        if let Err(e) = draw_plots(&dir, cfg, &set, &reports) {
+        if let Err(e) = draw_thermostat(&dir, cfg, &set, &thermostat_samples) {
+            tracing::warn!("thermostat plots not drawn: {e}");
+        }
+        if let Err(e) = draw_plots(&dir, cfg, &set, &reports, &recording) {
             tracing::warn!("plots not drawn: {e}");
         }
     }
@@ -468,11 +518,61 @@ fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Dev
     RunMetrics::write(setup, models, &dir, &cfg.to_toml())
 }
 
+/// Per temperature, `thermostat_kT.png`: the exact Boltzmann position density of the true H and
+/// the histograms of the walkers on the true and on each learned H.
+fn draw_thermostat(
+    dir: &Path,
+    cfg: &ExperimentConfig,
+    set: &EvalSet,
+    runs: &[(ModelKind, Vec<(ThermostatResult, Samples)>)],
+) -> Result<()> {
+    let Some(tc) = &cfg.thermostat else { return Ok(()) };
+    let Some((_, first)) = runs.first() else { return Ok(()) };
+    let truth = set.system.hamiltonian();
+    for (i, (result, samples)) in first.iter().enumerate() {
+        let exact = ExactMarginal::new(truth.as_ref(), result.kt)?;
+        let lo = samples.truth.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = samples.truth.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let histogram = |xs: &[f64]| -> Vec<(f64, f64)> {
+            let width = (hi - lo) / tc.bins as f64;
+            let mut counts = vec![0usize; tc.bins];
+            for x in xs {
+                let b = ((x - lo) / width).floor();
+                if b >= 0.0 && (b as usize) < tc.bins {
+                    counts[b as usize] += 1;
+                }
+            }
+            let n = xs.len().max(1) as f64;
+            counts.iter().enumerate().map(|(b, c)| (lo + (b as f64 + 0.5) * width, *c as f64 / (n * width))).collect()
+        };
+        let mut series = vec![
+            Series { label: "exact exp(−V/kT)".into(), points: exact.density_on(lo, hi, 400), color: 0, thin: true },
+            Series::new("true H", histogram(&samples.truth), 0),
+        ];
+        for (kind, runs) in runs {
+            series.push(Series::new(kind.name(), histogram(&runs[i].1.learned), kind.color()));
+        }
+        line_chart(
+            &dir.join(format!("thermostat_kT{}.png", result.kt)),
+            &Chart {
+                title: &format!("{}: positions under the thermostat, kT = {}", cfg.name, result.kt),
+                x: "q",
+                y: "density",
+                log_y: false,
+                equal_axes: false,
+            },
+            &series,
+        )?;
+    }
+    Ok(())
+}
+
 fn draw_plots(
     dir: &Path,
     cfg: &ExperimentConfig,
     set: &EvalSet,
     reports: &[(ModelKind, TrainReport, Rollouts)],
+    recording: &[(ModelKind, crate::paper::RecordingEnergy)],
 ) -> Result<()> {
     let title = |what: &str| format!("{}: {what}", cfg.name);
     // Loss curves.
@@ -501,6 +601,26 @@ fn draw_plots(
         &Chart { title: &title("true energy along a rollout"), x: "t", y: "H", log_y: false, equal_axes: false },
         &series,
     )?;
+
+    // A recording: the energy of the measured states and of each model's rollout from the first.
+    if let Some((_, first)) = recording.first() {
+        let points = |e: &[f64]| -> Vec<(f64, f64)> { first.times.iter().copied().zip(e.iter().copied()).collect() };
+        let mut series = vec![Series::new("measured", points(&first.measured), 0)];
+        for (kind, curve) in recording {
+            series.push(Series::new(kind.name(), points(&curve.model), color(*kind)));
+        }
+        line_chart(
+            &dir.join("energy_recording.png"),
+            &Chart {
+                title: &title("energy along the held-out recording"),
+                x: "t (s from the first held-out sample)",
+                y: "E",
+                log_y: false,
+                equal_axes: false,
+            },
+            &series,
+        )?;
+    }
 
     // Orbits for N-body systems; the (q₁, p₁) phase portrait otherwise.
     if let System::NBody { masses, .. } = &set.system {

@@ -20,6 +20,8 @@
 //! - [`paper`]: Table 1 as the paper measured it: the analysis notebooks' energy-MSE protocol.
 //! - [`plots`]: PNG plots (drawn with the `plots` feature).
 //! - [`progress`]: the training progress bar (shown with the `progress` feature).
+//! - [`thermostat`]: a learned H under BAOAB Langevin dynamics, scored against the exact
+//!   Boltzmann marginal and the true H's barrier-crossing rate.
 //! - [`experiment`]: experiment configs (TOML) and the runner.
 //! - [`table`]: the paper's Table 1 from run directories.
 //! - [`device`]: device and precision selection.
@@ -37,6 +39,7 @@ pub mod paper;
 pub mod plots;
 pub mod progress;
 pub mod table;
+pub mod thermostat;
 pub mod training;
 
 pub use error::{Error, Result};

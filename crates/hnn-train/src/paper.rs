@@ -145,6 +145,13 @@ pub struct PaperScore {
     /// For a recording: the mean squared state error of the rollout against the measured states.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_mse: Option<f64>,
+    /// For a recording: the decay rate λ of the energy along the model's rollout
+    /// (E ≈ E₀e^(−λt), [`crate::eval::energy_decay_rate`]); a conservative model's is ≈ 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decay_rate: Option<f64>,
+    /// For a recording: the same along the measured states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decay_rate_measured: Option<f64>,
 }
 
 impl PaperScore {
@@ -165,7 +172,14 @@ impl PaperScore {
         }
         let m = means.iter().sum::<f64>() / splits as f64;
         let std = (means.iter().map(|x| (x - m).powi(2)).sum::<f64>() / splits as f64).sqrt();
-        Self { mean, bootstrap: std / (splits as f64).sqrt(), n, state_mse: None }
+        Self {
+            mean,
+            bootstrap: std / (splits as f64).sqrt(),
+            n,
+            state_mse: None,
+            decay_rate: None,
+            decay_rate_measured: None,
+        }
     }
 }
 
@@ -275,9 +289,59 @@ impl PaperSet {
         if matches!(self.protocol.starts, PaperStarts::Recording) {
             let n = state_sq.len().max(1) as f64;
             let state_mse = if state_sq.is_empty() { f64::INFINITY } else { state_sq.iter().sum::<f64>() / n };
-            return Ok(PaperScore { state_mse: Some(state_mse), ..PaperScore::of(&per_point, self.protocol.splits) });
+            let curve = self.recording_energy(model)?;
+            let (decay_rate, decay_rate_measured) = match &curve {
+                Some(c) => (
+                    crate::eval::energy_decay_rate(&c.times, &c.model),
+                    crate::eval::energy_decay_rate(&c.times, &c.measured),
+                ),
+                None => (None, None),
+            };
+            return Ok(PaperScore {
+                state_mse: Some(state_mse),
+                decay_rate,
+                decay_rate_measured,
+                ..PaperScore::of(&per_point, self.protocol.splits)
+            });
         }
         Ok(PaperScore::of(&per_start, self.protocol.splits))
+    }
+}
+
+/// The energy along a recording: the measured states' and a model's rollout from the first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingEnergy {
+    /// Times from the first held-out sample.
+    pub times: Vec<f64>,
+    /// The energy quantity of the measured states.
+    pub measured: Vec<f64>,
+    /// The energy quantity along the model's rollout (empty if the rollout failed).
+    pub model: Vec<f64>,
+}
+
+impl PaperSet {
+    /// For a recording protocol, the energy of the measured states and of `model`'s rollout
+    /// from the first of them, over the recording's times (the same rollout [`score`](Self::score)
+    /// takes); `None` for the other protocols.
+    pub fn recording_energy(&self, model: &(dyn VectorField + Sync)) -> Result<Option<RecordingEnergy>> {
+        if !matches!(self.protocol.starts, PaperStarts::Recording) {
+            return Ok(None);
+        }
+        let case = &self.cases[0];
+        let width = case.start.len();
+        let quantity = self.energy.hamiltonian();
+        let field = InPrecision { field: model, dtype: candle_core::DType::F32 };
+        let solver = Solver::Adaptive(DormandPrince::new(self.protocol.rtol, self.protocol.atol));
+        let z0 = candle_core::Tensor::from_vec(case.start.clone(), (1, width), &candle_core::Device::Cpu)?;
+        let rolled = match rollout(&field, &z0, &case.model_times, &solver) {
+            Ok(traj) => traj.flatten_all()?.to_vec1::<f64>()?.chunks(width).map(|z| quantity.energy_at(z)).collect(),
+            Err(_) => vec![],
+        };
+        Ok(Some(RecordingEnergy {
+            times: case.model_times.clone(),
+            measured: case.truth.chunks(width).map(|z| quantity.energy_at(z)).collect(),
+            model: rolled,
+        }))
     }
 }
 

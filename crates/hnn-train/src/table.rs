@@ -1,5 +1,7 @@
 //! `hnn table`: aggregates `metrics.json` files into a Markdown table shaped like the paper's
-//! Table 1 (baseline → HNN), mean ± std over seeds, with the paper's figures beside them.
+//! Table 1 (baseline → HNN), mean ± std over seeds, with the paper's figures beside them; then
+//! one row per task and model (every kind trained, with damping and energy-decay rates), and
+//! the thermostat runs where an experiment has them.
 
 use crate::error::{Error, Result};
 use crate::experiment::RunMetrics;
@@ -72,7 +74,7 @@ pub fn markdown(runs: &[RunMetrics]) -> String {
     let mut s = String::from(
         "| task | seeds | train loss: baseline → HNN | test loss: baseline → HNN | energy MSE: baseline → HNN | trajectory MSE: baseline → HNN | energy MSE, reference analysis: baseline → HNN | energy MSE, the paper's notebook protocol: baseline → HNN | paper energy MSE |\n|---|---|---|---|---|---|---|---|---|\n",
     );
-    for (exp, rs) in by_exp {
+    for (exp, rs) in &by_exp {
         let get = |model: &str, f: &dyn Fn(&crate::eval::ModelMetrics) -> f64| -> Vec<f64> {
             rs.iter().filter_map(|r| r.models.get(model)).map(|m| f(&m.metrics)).collect()
         };
@@ -105,7 +107,7 @@ pub fn markdown(runs: &[RunMetrics]) -> String {
         };
         let paper = PAPER
             .iter()
-            .find(|(n, _)| *n == exp)
+            .find(|(n, _)| *n == *exp)
             .map(|(_, v)| format!("{:.2e} → {:.2e}", v[2].0, v[2].1))
             .unwrap_or("—".into());
         s.push_str(&format!(
@@ -119,5 +121,105 @@ pub fn markdown(runs: &[RunMetrics]) -> String {
             cell(&|m| m.trajectory_mse.mean),
         ));
     }
+    s.push('\n');
+    s.push_str(&per_model(&by_exp));
+    let thermostat = thermostat(&by_exp);
+    if !thermostat.is_empty() {
+        s.push('\n');
+        s.push_str(&thermostat);
+    }
     s
 }
+
+/// The `[thermostat]` runs: per task, model and temperature, the KS distance to the exact
+/// Boltzmann marginal (with the 95% critical distance at the effective sample size) and the
+/// barrier-crossing rate, on the learned H and on the true H (means over seeds; one seed's
+/// crossing rate with its Poisson error).
+fn thermostat(by_exp: &BTreeMap<&str, Vec<&RunMetrics>>) -> String {
+    let mut rows = String::new();
+    for (exp, rs) in by_exp {
+        let mut kinds: Vec<&str> = rs.iter().flat_map(|r| r.models.keys().map(|k| k.as_str())).collect();
+        kinds.sort();
+        kinds.dedup();
+        for kind in kinds {
+            let results: Vec<&Vec<crate::thermostat::ThermostatResult>> =
+                rs.iter().filter_map(|r| r.models.get(kind)?.metrics.thermostat.as_ref()).collect();
+            let Some(first) = results.first() else { continue };
+            for (i, r) in first.iter().enumerate() {
+                let at: Vec<&crate::thermostat::ThermostatResult> = results.iter().filter_map(|v| v.get(i)).collect();
+                let mean = |f: &dyn Fn(&crate::thermostat::ThermostatResult) -> f64| -> f64 {
+                    at.iter().map(|r| f(r)).sum::<f64>() / at.len() as f64
+                };
+                let rate = |f: &dyn Fn(&crate::thermostat::ThermostatResult) -> (f64, f64)| -> String {
+                    match at.as_slice() {
+                        [one] => format!("{:.3e} ± {:.1e}", f(one).0, f(one).1),
+                        _ => fmt(&at.iter().map(|r| f(r).0).collect::<Vec<_>>()),
+                    }
+                };
+                rows.push_str(&format!(
+                    "| {exp} | {kind} | {} | {} | {:.4} ({:.4}) | {:.4} ({:.4}) | {} | {} |\n",
+                    r.kt,
+                    at.len(),
+                    mean(&|r| r.learned.ks_distance),
+                    mean(&|r| r.learned.ks_critical),
+                    mean(&|r| r.truth.ks_distance),
+                    mean(&|r| r.truth.ks_critical),
+                    rate(&|r| (r.learned.crossing_rate, r.learned.crossing_rate_error)),
+                    rate(&|r| (r.truth.crossing_rate, r.truth.crossing_rate_error)),
+                ));
+            }
+        }
+    }
+    if rows.is_empty() {
+        return rows;
+    }
+    format!(
+        "| task | model | kT | seeds | KS distance, learned H (95% critical) | KS distance, true H (95% critical) | crossing rate, learned H | crossing rate, true H |\n|---|---|---|---|---|---|---|---|\n{rows}"
+    )
+}
+
+/// One row per task and model (every kind a run trained, the dissipative HNN included): the
+/// errors, and for systems or recordings that lose energy the learned damping rate and the decay
+/// rate of the energy beside the true or measured ones.
+fn per_model(by_exp: &BTreeMap<&str, Vec<&RunMetrics>>) -> String {
+    let mut s = String::from(
+        "| task | model | seeds | test loss | energy MSE | trajectory MSE | energy MSE, the paper's notebook protocol | damping rate (true) | energy decay rate (true or measured) |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for (exp, rs) in by_exp {
+        let mut kinds: Vec<&str> = rs.iter().flat_map(|r| r.models.keys().map(|k| k.as_str())).collect();
+        kinds.sort_by_key(|k| (ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()), *k));
+        kinds.dedup();
+        for kind in kinds {
+            let ms: Vec<&crate::eval::ModelMetrics> =
+                rs.iter().filter_map(|r| r.models.get(kind)).map(|m| &m.metrics).collect();
+            let col = |f: &dyn Fn(&crate::eval::ModelMetrics) -> Option<f64>| -> Vec<f64> {
+                ms.iter().filter_map(|m| f(m)).collect()
+            };
+            let pair = |a: Vec<f64>, b: Vec<f64>| -> String {
+                match (a.is_empty(), b.is_empty()) {
+                    (true, true) => "—".into(),
+                    _ => format!("{} ({})", fmt(&a), fmt(&b)),
+                }
+            };
+            let damping = pair(col(&|m| m.damping_rate.map(|d| d.mean)), col(&|m| m.damping_rate_true));
+            let decay = pair(
+                col(&|m| m.energy_decay_rate.map(|d| d.mean).or(m.energy_mse_paper.and_then(|p| p.decay_rate))),
+                col(&|m| {
+                    m.energy_decay_rate_true.map(|d| d.mean).or(m.energy_mse_paper.and_then(|p| p.decay_rate_measured))
+                }),
+            );
+            s.push_str(&format!(
+                "| {exp} | {kind} | {} | {} | {} | {} | {} | {damping} | {decay} |\n",
+                ms.len(),
+                fmt(&col(&|m| Some(m.test_loss.mean))),
+                fmt(&col(&|m| Some(m.energy_mse.mean))),
+                fmt(&col(&|m| Some(m.trajectory_mse.mean))),
+                fmt(&col(&|m| m.energy_mse_paper.map(|p| p.mean))),
+            ));
+        }
+    }
+    s
+}
+
+/// The order of the per-model rows: the paper's two models, then hnn's others.
+const ORDER: [&str; 4] = ["baseline", "hnn", "separable_hnn", "dissipative_hnn"];

@@ -90,3 +90,47 @@ fn same_seed_gives_identical_results() {
     let rc = experiment::run(&cfg, &opts).unwrap().remove(0);
     assert_ne!(rc.models["hnn"].metrics, ra.models["hnn"].metrics);
 }
+
+#[test]
+fn damped_spring_smoke_run_reports_the_learned_friction_and_decay_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = smoke("damped_spring", 20);
+    let runs = experiment::run(&cfg, &options(dir.path())).unwrap();
+    let models = &runs[0].models;
+    assert_eq!(models.len(), 3, "hnn, dissipative_hnn, baseline");
+    let dissipative = &models["dissipative_hnn"].metrics;
+    let rate = dissipative.damping_rate.expect("a learned damping rate");
+    assert!(rate.mean > 0.0 && rate.mean.is_finite() && rate.n > 0);
+    assert_eq!(dissipative.damping_rate_true, Some(0.1));
+    assert!(models["hnn"].metrics.damping_rate.is_none() && models["baseline"].metrics.damping_rate.is_none());
+    for m in models.values() {
+        let truth = m.metrics.energy_decay_rate_true.expect("the system is not conservative");
+        assert!((truth.mean - 0.2).abs() < 0.02, "true H decays at ≈ γ/m = 0.2: {}", truth.mean);
+        assert!(m.metrics.energy_decay_rate.is_some());
+    }
+    // The dissipative checkpoint loads back as the same kind, with both networks.
+    let path = dir.path().join("damped_spring/0/dissipative_hnn.safetensors");
+    let meta = hnn_train::checkpoint::read_meta(&path).unwrap();
+    assert_eq!(meta.model.kind, hnn_train::ModelKind::DISSIPATIVE_HNN);
+    let md = table::markdown(&table::collect(dir.path()).unwrap());
+    assert!(md.contains("| damped_spring | dissipative_hnn | 1 |"), "{md}");
+}
+
+#[test]
+fn double_well_smoke_run_scores_the_thermostat_on_learned_and_true_h() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = smoke("double_well", 10);
+    let runs = experiment::run(&cfg, &options(dir.path())).unwrap();
+    let results = runs[0].models["separable_hnn"].metrics.thermostat.clone().expect("thermostat results");
+    assert_eq!(results.iter().map(|r| r.kt).collect::<Vec<_>>(), vec![0.25, 1.0]);
+    for r in &results {
+        for s in [r.learned, r.truth] {
+            assert!(s.ks_distance >= 0.0 && s.ks_distance <= 1.0 && s.effective_samples > 0.0);
+            assert!(s.crossing_rate >= 0.0 && s.mass > 0.0);
+        }
+        assert!((r.truth.mass - 1.0).abs() < 1e-9);
+    }
+    if cfg!(feature = "plots") {
+        assert!(dir.path().join("double_well/0/thermostat_kT0.25.png").is_file());
+    }
+}

@@ -101,6 +101,11 @@ pub(super) fn evaluate(
         solver_fallback: false,
         rollout_seconds,
         energy_mse_paper: None,
+        damping_rate: None,
+        damping_rate_true: None,
+        energy_decay_rate: None,
+        energy_decay_rate_true: None,
+        thermostat: None,
     };
     // Frames of the first held-out trajectory, for the strip and the GIF.
     let frames = vec![(0..=steps).map(|t| decoded[t][0].clone()).collect()];

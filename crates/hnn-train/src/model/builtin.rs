@@ -1,11 +1,11 @@
-//! The kinds hnn ships: the HNN, the separable HNN and the baseline, each its hnn-core model
+//! The kinds hnn ships: the HNN, the separable HNN, the dissipative HNN and the baseline, each its hnn-core model
 //! with the paper's MLP (see [`ModelSpec`]).
 
 use super::{LearnedModel, ModelFamily, ModelSpec};
 use crate::error::Result;
 use candle_nn::VarBuilder;
 use hnn_core::exec::NetworkField;
-use hnn_core::{Baseline, NeuralHamiltonian, SeparableHamiltonian};
+use hnn_core::{Baseline, DissipativeHamiltonian, NeuralHamiltonian, SeparableHamiltonian};
 
 /// A family for an hnn-core model built as `Model::new(dof, hidden, activation, vb)`.
 macro_rules! family {
@@ -44,6 +44,12 @@ family!(
     curvature: true, seed: 3
 );
 family!(
+    /// [`ModelKind::DISSIPATIVE_HNN`](super::ModelKind::DISSIPATIVE_HNN).
+    DissipativeHnnFamily, DissipativeHamiltonian, "dissipative_hnn",
+    "a dissipative HNN: ż = (J − R)∇H, an MLP H and a learned friction R ≥ 0 on the momenta",
+    curvature: true, seed: 4
+);
+family!(
     /// [`ModelKind::BASELINE`](super::ModelKind::BASELINE).
     BaselineFamily, Baseline, "baseline", "the baseline: an MLP that outputs ż",
     curvature: false, seed: 1
@@ -58,6 +64,9 @@ impl LearnedModel for NeuralHamiltonian {
 
 /// Two MLPs: tensor ops and autograd.
 impl LearnedModel for SeparableHamiltonian {}
+
+/// Two MLPs: tensor ops and autograd.
+impl LearnedModel for DissipativeHamiltonian {}
 
 /// Its MLP runs on the execution layer's kernels.
 impl LearnedModel for Baseline {

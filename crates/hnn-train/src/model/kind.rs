@@ -1,7 +1,7 @@
 //! Kinds of model: [`ModelFamily`] (how to build one) and [`ModelKind`], a registered family
 //! named in configs, checkpoints, tables and on the command line.
 
-use super::builtin::{BaselineFamily, HnnFamily, SeparableHnnFamily};
+use super::builtin::{BaselineFamily, DissipativeHnnFamily, HnnFamily, SeparableHnnFamily};
 use super::{LearnedModel, ModelSpec};
 use crate::error::{Error, Result};
 use candle_nn::VarBuilder;
@@ -50,8 +50,12 @@ impl ModelKind {
     /// The baseline: an MLP that outputs ż.
     pub const BASELINE: ModelKind = ModelKind(&BaselineFamily);
 
+    /// The dissipative HNN: ż = (J − R)∇H with a learned friction R ≥ 0 on the momenta.
+    pub const DISSIPATIVE_HNN: ModelKind = ModelKind(&DissipativeHnnFamily);
+
     /// The kinds hnn ships.
-    pub const BUILTIN: [ModelKind; 3] = [ModelKind::HNN, ModelKind::BASELINE, ModelKind::SEPARABLE_HNN];
+    pub const BUILTIN: [ModelKind; 4] =
+        [ModelKind::HNN, ModelKind::BASELINE, ModelKind::SEPARABLE_HNN, ModelKind::DISSIPATIVE_HNN];
 
     /// A kind for a family (register it to make its name known to configs and checkpoints).
     pub const fn new(family: &'static dyn ModelFamily) -> Self {

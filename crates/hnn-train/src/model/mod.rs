@@ -57,9 +57,10 @@ impl Model {
         Self { inner: Arc::new(model) }
     }
 
-    /// H(z) for models with a Hamiltonian; `None` for the others (the baseline).
+    /// H(z) for models with an energy (the Hamiltonian ones, and the dissipative HNN's H);
+    /// `None` for the others (the baseline).
     pub fn energy(&self, z: &Tensor) -> Result<Option<Tensor>> {
-        Ok(match self.inner.hamiltonian() {
+        Ok(match self.inner.energy_function() {
             Some(h) => Some(h.energy(z)?),
             None => None,
         })
@@ -87,7 +88,7 @@ impl Model {
 
     /// Degrees of freedom n, read from the first state width the model accepts.
     fn degrees_of_freedom(&self) -> usize {
-        match (self.inner.hamiltonian(), self.inner.network()) {
+        match (self.inner.energy_function(), self.inner.network()) {
             (Some(h), _) => h.degrees_of_freedom(),
             (None, Some(n)) => n.mlp.config().input / 2,
             (None, None) => 0,
@@ -106,5 +107,13 @@ impl VectorField for Model {
 
     fn hamiltonian(&self) -> Option<&dyn Hamiltonian> {
         self.inner.hamiltonian()
+    }
+
+    fn energy_function(&self) -> Option<&dyn Hamiltonian> {
+        self.inner.energy_function()
+    }
+
+    fn damping_rates(&self, z: &Tensor) -> hnn_core::Result<Option<Tensor>> {
+        self.inner.damping_rates(z)
     }
 }
