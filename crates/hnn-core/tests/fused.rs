@@ -233,8 +233,8 @@ fn frozen(kind: Kind, dof: usize, hidden: &[usize], act: Activation, varmap: &Va
     let vb = VarBuilder::from_tensors(tensors, dtype, &Device::Cpu);
     let built = Built::new(kind, dof, hidden, act, vb);
     let frozen = match &built {
-        Built::Hnn(h) => exec::freeze(Some(built.network()), dof, h.clone()).unwrap(),
-        Built::Baseline(b) => exec::freeze(Some(built.network()), dof, b.clone()).unwrap(),
+        Built::Hnn(h) => exec::freeze(Some(built.network()), dof, h.clone(), dtype).unwrap(),
+        Built::Baseline(b) => exec::freeze(Some(built.network()), dof, b.clone(), dtype).unwrap(),
     };
     assert!(frozen.is_kernel(), "{kind:?} {dtype:?}: the inference kernel");
     frozen

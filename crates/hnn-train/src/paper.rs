@@ -335,7 +335,10 @@ impl PaperSet {
         let z0 = candle_core::Tensor::from_vec(case.start.clone(), (1, width), &candle_core::Device::Cpu)?;
         let rolled = match rollout(&field, &z0, &case.model_times, &solver) {
             Ok(traj) => traj.flatten_all()?.to_vec1::<f64>()?.chunks(width).map(|z| quantity.energy_at(z)).collect(),
-            Err(_) => vec![],
+            Err(e) => {
+                tracing::warn!("the rollout over the recording failed: {e}");
+                vec![]
+            }
         };
         Ok(Some(RecordingEnergy {
             times: case.model_times.clone(),

@@ -198,3 +198,23 @@ fn kinds_are_found_by_name_and_names_are_unique() {
     // Serialized as its name, as checkpoints and configs hold it.
     assert_eq!(serde_json::to_string(&QUADRATIC).unwrap(), "\"quadratic\"");
 }
+
+/// A model without a fused kernel frozen in f32 evaluates host rows (what adaptive rollouts use)
+/// in its own dtype, equal to its tensor path; the dissipative HNN keeps its energy and rates.
+#[test]
+fn tensor_models_frozen_in_f32_evaluate_host_rows_in_f32() {
+    for kind in [ModelKind::DISSIPATIVE_HNN, ModelKind::SEPARABLE_HNN] {
+        let spec = ModelSpec { kind, dof: 1, hidden: vec![8, 8], activation: hnn_core::Activation::Tanh };
+        let state = ModelState::new(spec, DType::F32, &Device::Cpu, 3).unwrap();
+        let frozen = state.frozen(DType::F32, &Device::Cpu).unwrap();
+        let z = [0.3, -0.2, 1.1, 0.4];
+        let mut dz = [0.0; 4];
+        frozen.time_derivatives_rows(&z, &mut dz, 2).unwrap();
+        let t = Tensor::from_slice(&z, (2, 2), &Device::Cpu).unwrap().to_dtype(DType::F32).unwrap();
+        let want = frozen.time_derivatives(&t).unwrap().to_dtype(DType::F64).unwrap().flatten_all().unwrap();
+        assert_eq!(dz.to_vec(), want.to_vec1::<f64>().unwrap(), "{kind}");
+        assert!(frozen.energy(&t).unwrap().is_some(), "{kind} has an energy");
+        let rates = frozen.damping_rates(&t).unwrap();
+        assert_eq!(rates.is_some(), kind == ModelKind::DISSIPATIVE_HNN, "{kind}");
+    }
+}

@@ -147,8 +147,8 @@ pub enum Frozen {
     Hamiltonian(FrozenHamiltonian),
     /// A baseline's ż on the kernel.
     Output(FrozenOutput),
-    /// Any other model (or device), as plain tensor ops on detached weights.
-    Tensors(Box<dyn VectorField + Send + Sync>),
+    /// Any other model (or device), as plain tensor ops on detached weights of this dtype.
+    Tensors(Box<dyn VectorField + Send + Sync>, DType),
 }
 
 impl std::fmt::Debug for Frozen {
@@ -156,7 +156,7 @@ impl std::fmt::Debug for Frozen {
         match self {
             Frozen::Hamiltonian(h) => f.debug_tuple("Frozen::Hamiltonian").field(h).finish(),
             Frozen::Output(o) => f.debug_tuple("Frozen::Output").field(o).finish(),
-            Frozen::Tensors(_) => f.write_str("Frozen::Tensors"),
+            Frozen::Tensors(_, dtype) => write!(f, "Frozen::Tensors({dtype:?})"),
         }
     }
 }
@@ -173,7 +173,7 @@ impl Frozen {
 
     /// Whether the inference kernel evaluates it.
     pub fn is_kernel(&self) -> bool {
-        !matches!(self, Frozen::Tensors(_))
+        !matches!(self, Frozen::Tensors(..))
     }
 }
 
@@ -182,7 +182,7 @@ impl VectorField for Frozen {
         match self {
             Frozen::Hamiltonian(h) => h.time_derivatives(z),
             Frozen::Output(o) => o.time_derivatives(z),
-            Frozen::Tensors(f) => f.time_derivatives(z),
+            Frozen::Tensors(f, _) => f.time_derivatives(z),
         }
     }
 
@@ -202,7 +202,15 @@ impl VectorField for Frozen {
                 Ok(())
             }
             Frozen::Output(o) => o.time_derivatives_rows(z, dz, width),
-            Frozen::Tensors(f) => f.time_derivatives_rows(z, dz, width),
+            // Rows in the weights' dtype (the trait's default builds f64 rows, which an f32
+            // model would refuse).
+            Frozen::Tensors(f, dtype) => {
+                check_rows(z, dz, width)?;
+                let t = Tensor::from_slice(z, (z.len() / width, width), &Device::Cpu)?.to_dtype(*dtype)?;
+                let d = f.time_derivatives(&t)?.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
+                dz.copy_from_slice(&d);
+                Ok(())
+            }
         }
     }
 
@@ -210,20 +218,20 @@ impl VectorField for Frozen {
         match self {
             Frozen::Hamiltonian(h) => Some(h),
             Frozen::Output(_) => None,
-            Frozen::Tensors(f) => f.hamiltonian(),
+            Frozen::Tensors(f, _) => f.hamiltonian(),
         }
     }
 
     fn energy_function(&self) -> Option<&dyn Hamiltonian> {
         match self {
-            Frozen::Tensors(f) => f.energy_function(),
+            Frozen::Tensors(f, _) => f.energy_function(),
             _ => self.hamiltonian(),
         }
     }
 
     fn damping_rates(&self, z: &Tensor) -> Result<Option<Tensor>> {
         match self {
-            Frozen::Tensors(f) => f.damping_rates(z),
+            Frozen::Tensors(f, _) => f.damping_rates(z),
             _ => Ok(None),
         }
     }

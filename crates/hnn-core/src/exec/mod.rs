@@ -182,18 +182,20 @@ fn cpu_gradient_matching<T: cpu::Real + WithDType>(
 
 /// A trained model for inference: a snapshot of `field` whose evaluation records no autograd
 /// graph, through the inference kernel where the model is an MLP field on the CPU in f32/f64
-/// and through the tensor ops of a detached copy (`detached`, built by the caller) otherwise.
+/// and through the tensor ops of a detached copy (`detached`, built by the caller, its weights
+/// in `dtype`) otherwise.
 pub fn freeze<F: VectorField + Send + Sync + 'static>(
     network: Option<NetworkField<'_>>,
     dof: usize,
     detached: F,
+    dtype: candle_core::DType,
 ) -> Result<Frozen> {
     if let Some(network) = network {
         if let Some(frozen) = Frozen::of_network(network, dof)? {
             return Ok(frozen);
         }
     }
-    Ok(Frozen::Tensors(Box::new(detached)))
+    Ok(Frozen::Tensors(Box::new(detached), dtype))
 }
 
 /// A tensor's values as a host vector.

@@ -79,10 +79,11 @@ impl Model {
 
     /// A snapshot for inference: evaluation records no autograd graph and, where the model is
     /// an MLP field on the CPU in f32/f64, runs on the inference kernel. `self` must hold
-    /// detached weights (plain tensors, not variables), as [`ModelState::frozen`] builds it.
-    pub fn freeze(self) -> Result<Self> {
+    /// detached weights (plain tensors, not variables) of `dtype`, as [`ModelState::frozen`]
+    /// builds it.
+    pub fn freeze(self, dtype: candle_core::DType) -> Result<Self> {
         let dof = self.degrees_of_freedom();
-        let frozen = hnn_core::exec::freeze(self.network(), dof, self.clone())?;
+        let frozen = hnn_core::exec::freeze(self.network(), dof, self.clone(), dtype)?;
         Ok(Self::new(frozen))
     }
 

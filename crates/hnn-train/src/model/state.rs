@@ -159,7 +159,7 @@ pub fn frozen_model(spec: &ModelSpec, vars: &[(String, Var)], dtype: DType, devi
         // storage, which the optimizer overwrites in place.
         tensors.insert(name.clone(), var.as_tensor().detach().copy()?.to_dtype(dtype)?.to_device(device)?);
     }
-    Model::build(spec, VarBuilder::from_tensors(tensors, dtype, device))?.freeze()
+    Model::build(spec, VarBuilder::from_tensors(tensors, dtype, device))?.freeze(dtype)
 }
 
 /// The variables of a map with their names, sorted by name (the order checkpoints and the
