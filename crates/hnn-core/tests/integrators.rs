@@ -46,6 +46,8 @@ fn order_of_convergence_separable_schemes() {
         (Box::new(SymplecticEuler), vec![100, 200, 400, 800]),
         (Box::new(Leapfrog), vec![20, 40, 80, 160]),
         (Box::new(Yoshida4), vec![10, 20, 40, 80]),
+        (Box::new(Yoshida6), vec![8, 16, 32, 64]),
+        (Box::new(Yoshida8), vec![12, 24, 48, 96]),
         (Box::new(Rk4), vec![10, 20, 40, 80]),
         (Box::new(DormandPrinceStep), vec![40, 80, 160, 320]),
         (Box::new(ImplicitMidpoint { tolerance: Some(1e-15), max_iterations: 200 }), vec![20, 40, 80, 160]),
@@ -124,6 +126,8 @@ fn symplectic_schemes_keep_energy_error_bounded_over_1e5_steps() {
         (Box::new(SymplecticEuler), 0.05, 0.05),
         (Box::new(Leapfrog), 0.1, 0.01),
         (Box::new(Yoshida4), 0.1, 1e-4),
+        (Box::new(Yoshida6), 0.1, 1e-6),
+        (Box::new(Yoshida8), 0.1, 1e-8),
         (Box::new(ImplicitMidpoint::default()), 0.1, 0.01),
         (Box::new(Tao { omega: 20.0 }), 0.01, 0.01),
     ];
@@ -173,8 +177,13 @@ fn rk4_energy_drifts_linearly() {
 fn leapfrog_and_implicit_midpoint_are_time_reversible() {
     let z0 = start(&[vec![0.3, -0.2, 0.1, 0.25], vec![-0.1, 0.2, 0.3, 0.0]]);
     let midpoint = ImplicitMidpoint { tolerance: Some(1e-15), max_iterations: 200 };
-    let cases: Vec<(&dyn Integrator, &dyn VectorField)> =
-        vec![(&Leapfrog, &HenonHeiles), (&Yoshida4, &HenonHeiles), (&midpoint, &HenonHeiles)];
+    let cases: Vec<(&dyn Integrator, &dyn VectorField)> = vec![
+        (&Leapfrog, &HenonHeiles),
+        (&Yoshida4, &HenonHeiles),
+        (&Yoshida6, &HenonHeiles),
+        (&Yoshida8, &HenonHeiles),
+        (&midpoint, &HenonHeiles),
+    ];
     for (integrator, field) in cases {
         let forward = integrator.propagate(field, &z0, 0.05, 1000).unwrap();
         let back = integrator.propagate(field, &forward, -0.05, 1000).unwrap();
@@ -248,6 +257,8 @@ fn one_step_is_symplectic() {
         (&SymplecticEuler, &HenonHeiles, &z),
         (&Leapfrog, &HenonHeiles, &z),
         (&Yoshida4, &HenonHeiles, &z),
+        (&Yoshida6, &HenonHeiles, &z),
+        (&Yoshida8, &HenonHeiles, &z),
         (&midpoint, &HenonHeiles, &z),
         (&midpoint, &NonSeparable, &[0.7, -0.4]),
     ];
@@ -280,7 +291,7 @@ fn tao_step_is_symplectic_on_the_extended_phase_space() {
 #[test]
 fn integrators_refuse_what_they_cannot_integrate() {
     let z = start(&[vec![0.5, 0.5]]);
-    for integrator in [&Leapfrog as &dyn Integrator, &SymplecticEuler, &Yoshida4] {
+    for integrator in [&Leapfrog as &dyn Integrator, &SymplecticEuler, &Yoshida4, &Yoshida6, &Yoshida8] {
         let err = integrator.step(&NonSeparable, &z, 0.1).unwrap_err();
         assert!(matches!(err, Error::NotSeparable { .. }), "{err}");
         assert!(err.to_string().contains("ImplicitMidpoint"), "{err}");

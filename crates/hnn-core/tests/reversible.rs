@@ -6,7 +6,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use hnn_core::init::orthogonal_init;
 use hnn_core::integrators::reversible::matching_gradients;
-use hnn_core::integrators::{Leapfrog, Rk4, Yoshida4};
+use hnn_core::integrators::{Leapfrog, Rk4, Yoshida4, Yoshida6, Yoshida8};
 use hnn_core::{Activation, Integrator, SeparableHamiltonian};
 
 fn model(dtype: DType) -> (VarMap, SeparableHamiltonian) {
@@ -60,6 +60,8 @@ fn reversible_gradients_equal_the_stored_graphs_at_1_10_and_1000_steps() {
             (&Leapfrog, 10, 0.05),
             (&Leapfrog, 1000, 0.002),
             (&Yoshida4, 10, 0.05),
+            (&Yoshida6, 10, 0.05),
+            (&Yoshida8, 10, 0.05),
         ] {
             let ours = matching_gradients(integ, &h, &params, &z0, &target, dt, m).unwrap();
             let start = Var::from_tensor(&z0).unwrap();

@@ -7,6 +7,8 @@
 //! | [`SymplecticEuler`] | 1 | yes | separable H |
 //! | [`Leapfrog`] (Störmer–Verlet) | 2 | yes | separable H |
 //! | [`Yoshida4`] | 4 | yes | separable H |
+//! | [`Yoshida6`] (7 leapfrog stages) | 6 | yes | separable H |
+//! | [`Yoshida8`] (15 leapfrog stages) | 8 | yes | separable H |
 //! | [`ImplicitMidpoint`] | 2 | yes | any H (any field, then not symplectic) |
 //! | [`Tao`] (extended phase space) | 2 | yes (extended) | any H |
 //! | [`Rk4`] | 4 | no | any field |
@@ -27,7 +29,7 @@ mod tao;
 pub use classical::{Euler, Rk4};
 pub use dopri::{DormandPrince, DormandPrinceStep, EmbeddedPair};
 pub use implicit::ImplicitMidpoint;
-pub use separable::{Leapfrog, SymplecticEuler, Yoshida4};
+pub use separable::{Leapfrog, SymplecticEuler, Yoshida4, Yoshida6, Yoshida8};
 pub use tao::Tao;
 
 use crate::error::{Error, Result};
@@ -95,6 +97,10 @@ pub enum IntegratorKind {
     Leapfrog,
     /// Yoshida's 4th-order composition of leapfrog.
     Yoshida4,
+    /// Yoshida's 6th-order composition of leapfrog.
+    Yoshida6,
+    /// Yoshida's 8th-order composition of leapfrog.
+    Yoshida8,
     /// Implicit midpoint.
     ImplicitMidpoint,
     /// Tao's explicit extended-phase-space scheme.
@@ -108,11 +114,13 @@ pub enum IntegratorKind {
 
 impl IntegratorKind {
     /// All kinds with their config names.
-    pub const ALL: [(IntegratorKind, &'static str); 8] = [
+    pub const ALL: [(IntegratorKind, &'static str); 10] = [
         (IntegratorKind::Euler, "euler"),
         (IntegratorKind::SymplecticEuler, "symplectic_euler"),
         (IntegratorKind::Leapfrog, "leapfrog"),
         (IntegratorKind::Yoshida4, "yoshida4"),
+        (IntegratorKind::Yoshida6, "yoshida6"),
+        (IntegratorKind::Yoshida8, "yoshida8"),
         (IntegratorKind::ImplicitMidpoint, "implicit_midpoint"),
         (IntegratorKind::Tao, "tao"),
         (IntegratorKind::Rk4, "rk4"),
@@ -131,6 +139,8 @@ impl IntegratorKind {
             IntegratorKind::SymplecticEuler => Box::new(SymplecticEuler),
             IntegratorKind::Leapfrog => Box::new(Leapfrog),
             IntegratorKind::Yoshida4 => Box::new(Yoshida4),
+            IntegratorKind::Yoshida6 => Box::new(Yoshida6),
+            IntegratorKind::Yoshida8 => Box::new(Yoshida8),
             IntegratorKind::ImplicitMidpoint => Box::new(ImplicitMidpoint::default()),
             IntegratorKind::Tao => Box::new(Tao::default()),
             IntegratorKind::Rk4 => Box::new(Rk4),
