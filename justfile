@@ -44,3 +44,7 @@ gpu-check *STEPS:
 # Training and rollout speed against JAX and PyTorch on identical work.
 compare:
     python3 benches/compare.py --install --torch --rollouts --tasks spring two_body
+
+# README's pictures in assets/, made by the experiments (seed 0).
+assets *ARGS:
+    scripts/assets.sh {{ARGS}}
