@@ -132,3 +132,36 @@ fn reversible_backpropagation_trains_as_the_stored_graph_does() {
     let e = model.fit(&data, &FitOptions::reversible(IntegratorKind::Rk4, 10)).unwrap_err().to_string();
     assert!(e.contains("time-reversible") && e.contains("rk4"), "{e}");
 }
+
+#[test]
+fn a_dissipative_model_fitted_to_damped_data_reads_out_its_friction() {
+    // H = (q² + p²)/2 with friction −γp, γ = 0.2: states on a grid of the plane, exact ż.
+    let gamma = 0.2;
+    let mut z = vec![];
+    let mut dz = vec![];
+    for i in 0..24 {
+        for j in 0..24 {
+            let (q, p) = (-1.2 + 0.1 * i as f64, -1.2 + 0.1 * j as f64);
+            z.extend([q, p]);
+            dz.extend([p, -q - gamma * p]);
+        }
+    }
+    let n = z.len() / 2;
+    let z = Tensor::from_vec(z, (n, 2), &Device::Cpu).unwrap();
+    let dz = Tensor::from_vec(dz, (n, 2), &Device::Cpu).unwrap();
+    let data = import::pairs(&z, &dz, 0.2).unwrap();
+    let config = ModelConfig { precision: hnn_train::device::Precision::F64, ..small(ModelKind::DISSIPATIVE_HNN) };
+    let mut model = HnnModel::new(&config, 1).unwrap();
+    model.fit(&data, &FitOptions { steps: 1500, learning_rate: 3e-3, ..FitOptions::default() }).unwrap();
+    let rate = model.evaluate(&data).unwrap().damping_rate.expect("a dissipative model's rate");
+    assert!((rate.mean - gamma).abs() < 0.1 * gamma, "learned γ = {} (true {gamma})", rate.mean);
+    // One state: one rate per momentum; the energy is there too.
+    let r = model.damping_rates(&Tensor::new(&[0.3f64, -0.2], &Device::Cpu).unwrap()).unwrap();
+    assert_eq!(r.dims(), &[1]);
+    assert!(model.energy(&Tensor::new(&[0.3f64, -0.2], &Device::Cpu).unwrap()).is_ok());
+    // An HNN has no friction to read.
+    let hnn = HnnModel::new(&small(ModelKind::HNN), 1).unwrap();
+    let e = hnn.damping_rates(&Tensor::new(&[0.3f64, -0.2], &Device::Cpu).unwrap()).unwrap_err().to_string();
+    assert!(e.contains("dissipative_hnn"), "{e}");
+    assert!(hnn.evaluate(&data).unwrap().damping_rate.is_none());
+}

@@ -26,6 +26,10 @@ pub struct Evaluation {
     /// Mean squared error of the true energy along the rollouts against along the observed
     /// states (with [`HnnModel::evaluate_against`]).
     pub energy_mse: Option<MeanSem>,
+    /// The learned damping rate over the test states (each state's mean over momenta), for a
+    /// dissipative kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damping_rate: Option<MeanSem>,
 }
 
 fn derivative_errors(model: &HnnModel, split: &Split) -> Result<MeanSem> {
@@ -53,7 +57,15 @@ pub(super) fn evaluate(model: &HnnModel, data: &Dataset, truth: Option<&System>)
         trajectory_mse: None,
         energy_drift: None,
         energy_mse: None,
+        damping_rate: None,
     };
+    let states = if data.test.is_empty() { &data.train.z } else { &data.test.z };
+    if states.dims()[0] > 0 {
+        let (input, _) = model.input(states, "z")?;
+        if let Some(r) = hnn_core::VectorField::damping_rates(&model.frozen()?, &input)? {
+            out.damping_rate = Some(MeanSem::of(&r.mean(1)?.to_dtype(DType::F64)?.to_vec1::<f64>()?));
+        }
+    }
     let (Some(len), Some(dt)) = (data.meta.trajectory_length, data.meta.dt) else { return Ok(out) };
     let n = data.test.len();
     if n == 0 || len < 2 || !n.is_multiple_of(len) {

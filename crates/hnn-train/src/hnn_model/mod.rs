@@ -122,6 +122,20 @@ impl HnnModel {
         self.output(h, back, z.rank() == 1)
     }
 
+    /// The learned damping rates r(z) on the momenta (`[N, n]`, or `[n]` for one state
+    /// `[2n]`) of a dissipative kind, ż = (J − R)∇H with R = diag(0, r): for a friction force
+    /// −γp/m, r = γ. Other kinds have none, which is an error naming the kind.
+    pub fn damping_rates(&self, z: &Tensor) -> Result<Tensor> {
+        let (input, back) = self.input(z, "z")?;
+        let r = hnn_core::VectorField::damping_rates(&self.frozen()?, &input)?.ok_or_else(|| {
+            Error::Config(format!(
+                "a `{}` model has no dissipative part; use `dissipative_hnn` to learn a friction",
+                self.state.spec.kind
+            ))
+        })?;
+        self.output(r, back, z.rank() == 1)
+    }
+
     /// Integrates the learned field from `z0` (`[B, 2n]` or `[2n]`) to `times` (increasing,
     /// `times[0]` is the start) with `solver` (e.g. `Solver::dopri5(1e-9, 1e-9)` or
     /// `Solver::fixed(Leapfrog, 0.01)`), in f64. Returns `[T, B, 2n]` f64 states.
@@ -180,7 +194,7 @@ impl HnnModel {
     }
 
     /// The frozen copy predictions use (made once per change of the weights).
-    fn frozen(&self) -> Result<Model> {
+    pub(super) fn frozen(&self) -> Result<Model> {
         let mut guard = self.frozen.lock().expect("not poisoned");
         if let Some(m) = guard.as_ref() {
             return Ok(m.clone());
@@ -210,7 +224,7 @@ impl HnnModel {
     }
 
     /// `z` as `[N, 2n]` in the model's dtype and device, with the dtype and device to return in.
-    fn input(&self, z: &Tensor, what: &str) -> Result<(Tensor, (DType, Device))> {
+    pub(super) fn input(&self, z: &Tensor, what: &str) -> Result<(Tensor, (DType, Device))> {
         let batch = if z.rank() == 1 { z.unsqueeze(0)? } else { z.clone() };
         self.check_states(&batch, what)?;
         let back = (z.dtype(), z.device().clone());
