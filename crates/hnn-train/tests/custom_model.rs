@@ -147,7 +147,11 @@ fn a_model_defined_here_trains_rolls_out_checkpoints_and_evaluates() {
             Err(CoreError::NotSeparable { .. }) => {
                 assert!(matches!(
                     kind,
-                    IntegratorKind::Leapfrog | IntegratorKind::SymplecticEuler | IntegratorKind::Yoshida4
+                    IntegratorKind::Leapfrog
+                        | IntegratorKind::SymplecticEuler
+                        | IntegratorKind::Yoshida4
+                        | IntegratorKind::Yoshida6
+                        | IntegratorKind::Yoshida8
                 ))
             }
             Err(e) => panic!("{name}: {e}"),
