@@ -70,8 +70,11 @@ impl ThermostatConfig {
         if records > 1e8 {
             return fail(format!("walkers × records = {records:.2e} is more than 1e8 stored states"));
         }
-        if (self.burn_in + self.steps) as f64 * self.walkers as f64 > 1e11 {
-            return fail("walkers × steps is more than 1e11 walker steps".into());
+        if (self.burn_in + self.steps) as f64 * self.walkers as f64 > 1e9 {
+            return fail(format!(
+                "walkers × (burn_in + steps) = {:.2e} is more than 1e9 walker steps per run",
+                (self.burn_in + self.steps) as f64 * self.walkers as f64
+            ));
         }
         if !(self.threshold.is_finite() && self.threshold >= 0.0 && self.start.is_finite()) {
             return fail(format!("threshold ({}) must be ≥ 0 and start finite", self.threshold));
@@ -171,6 +174,11 @@ impl ExactMarginal {
             cdf[i] = cdf[i - 1] + 0.5 * h * (density[i] + density[i - 1]);
         }
         let total = cdf[n - 1];
+        if !(total.is_finite() && total > 0.0) {
+            return Err(Error::Evaluation(format!(
+                "the Boltzmann marginal at kT = {kt} cannot be tabulated (normalisation {total})"
+            )));
+        }
         cdf.iter_mut().for_each(|c| *c /= total);
         density.iter_mut().for_each(|d| *d /= total);
         Ok(Self { grid, cdf, density })
@@ -296,6 +304,12 @@ pub fn sample(
     let run = thermostat.run(h, &last, cfg.steps, cfg.record_every, seed ^ 0x7e57_da7a)?;
     let q: Vec<Vec<f64>> = run.states.narrow(2, 0, 1)?.squeeze(2)?.to_vec2::<f64>()?; // [records, walkers]
     let positions: Vec<f64> = q.iter().skip(1).flatten().copied().collect();
+    if positions.iter().any(|x| !x.is_finite()) {
+        return Err(Error::Evaluation(format!(
+            "the thermostat's walkers left the finite numbers at kT = {kt} (time step {} too large for this H?)",
+            cfg.dt
+        )));
+    }
     let tau = autocorrelation_time(&q[1..]);
     let effective_samples = (positions.len() as f64 / tau).min(positions.len() as f64);
     let crossed = crossings(&q, cfg.threshold);

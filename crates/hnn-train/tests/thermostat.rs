@@ -72,6 +72,17 @@ fn crossings_and_autocorrelation_on_known_series() {
 }
 
 #[test]
+fn a_blown_up_run_and_an_untabulable_marginal_are_errors_not_numbers() {
+    let truth = DoubleWell::new(1.0, 1.0, 1.0);
+    assert!(ExactMarginal::new(&truth, 1e-300).is_err());
+    assert!(ExactMarginal::new(&truth, 1e300).is_err(), "no kT so hot that nothing confines");
+    let exact = ExactMarginal::new(&truth, 0.5).unwrap();
+    let cfg = ThermostatConfig { dt: 5.0, walkers: 8, burn_in: 50, steps: 200, record_every: 10, ..config() };
+    let err = sample(&cfg, &truth, DType::F64, &exact, 0.5, 1).unwrap_err().to_string();
+    assert!(err.contains("finite") && err.contains("time step"), "{err}");
+}
+
+#[test]
 fn bad_settings_are_refused_by_name() {
     for (cfg, key) in [
         (ThermostatConfig { temperatures: vec![], ..config() }, "temperatures"),
@@ -80,6 +91,7 @@ fn bad_settings_are_refused_by_name() {
         (ThermostatConfig { steps: 10, ..config() }, "steps"),
         (ThermostatConfig { dt: 0.0, ..config() }, "dt"),
         (ThermostatConfig { walkers: 1 << 20, steps: 1 << 20, ..config() }, "walkers"),
+        (ThermostatConfig { walkers: 100_000, steps: 100_000, record_every: 10_000, ..config() }, "walker steps"),
     ] {
         let err = cfg.validate().unwrap_err().to_string();
         assert!(err.contains(key), "{key}: {err}");
