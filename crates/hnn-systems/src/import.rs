@@ -16,7 +16,9 @@
 //! - `.csv` with a header row naming the columns: the state `q1 … qn, p1 … pn` (`q`, `p` for
 //!   n = 1); then either the derivatives `dq1 … dqn, dp1 … dpn` (pairs) or a time column `t`
 //!   (trajectories), with an optional `trajectory` column whose value changes where a new
-//!   trajectory starts. Other columns are an error, as are missing values.
+//!   trajectory starts. Other columns are an error, as are missing values. Fields may be
+//!   double-quoted (`"q1"`, `"0.5"`); a field holding a comma is not supported (numbers and the
+//!   names above hold none).
 //!
 //! Integer arrays are refused (a truncated derivative is worse than an error), as are
 //! non-finite values, times that do not increase, and shapes that disagree; every error names
@@ -269,12 +271,19 @@ fn load_npz_arrays(path: &Path, mut map: HashMap<String, Tensor>, options: &Traj
 /// The most rows a CSV file may hold (as many as a generated dataset may).
 const MAX_CSV_ROWS: usize = crate::generate::MAX_SAMPLES as usize;
 
+/// A CSV field without its surrounding blanks and double quotes (`"q1"` → `q1`), as spreadsheet
+/// and pandas exports quote names. Fields are split at every comma: numbers and names hold none.
+fn unquote(field: &str) -> &str {
+    let field = field.trim();
+    field.strip_prefix('"').and_then(|f| f.strip_suffix('"')).map_or(field, str::trim)
+}
+
 fn load_csv(path: &Path, options: &TrajectoryOptions) -> Result<Dataset> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     let bad = |p: String| Error::bad_file(path, p);
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
     let Some((_, header)) = lines.next() else { return Err(bad("empty file: expected a header row".into())) };
-    let columns: Vec<String> = header.split(',').map(|c| c.trim().to_ascii_lowercase()).collect();
+    let columns: Vec<String> = header.split(',').map(|c| unquote(c).to_ascii_lowercase()).collect();
     let find = |name: &str| columns.iter().position(|c| c == name);
     // The state columns: q1…qn, p1…pn, or q, p.
     let (qs, ps): (Vec<usize>, Vec<usize>) = if let (Some(q), Some(p)) = (find("q"), find("p")) {
@@ -325,7 +334,7 @@ fn load_csv(path: &Path, options: &TrajectoryOptions) -> Result<Dataset> {
         if rows > MAX_CSV_ROWS {
             return Err(bad(format!("more than {MAX_CSV_ROWS} rows")));
         }
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        let cells: Vec<&str> = line.split(',').map(unquote).collect();
         if cells.len() != columns.len() {
             return Err(bad(format!(
                 "line {}: {} values, the header has {} columns",

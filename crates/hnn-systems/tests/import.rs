@@ -108,6 +108,15 @@ fn csv_pairs_and_trajectories() {
     std::fs::write(&traj, &text).unwrap();
     let ds = import::load(&traj, &TrajectoryOptions { test_fraction: 0.25, ..Default::default() }).unwrap();
     assert_eq!((ds.train.len(), ds.test.len(), ds.meta.dof, ds.meta.trajectory_length), (75, 25, 2, Some(25)));
+    // The same file with every field double-quoted (spreadsheet and pandas exports), CRLF lines.
+    let quoted: String = text
+        .lines()
+        .map(|l| l.split(',').map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(",") + "\r\n")
+        .collect();
+    let quoted_path = dir.path().join("quoted.csv");
+    std::fs::write(&quoted_path, quoted).unwrap();
+    let again = import::load(&quoted_path, &TrajectoryOptions { test_fraction: 0.25, ..Default::default() }).unwrap();
+    assert_eq!(again.train.z.to_vec2::<f64>().unwrap(), ds.train.z.to_vec2::<f64>().unwrap());
 
     for (body, needle) in [
         ("t,q,p\n0,1,2\n0.1,1,x\n", "line 3, column `p`: `x` is not a number"),
