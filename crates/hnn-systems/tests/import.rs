@@ -109,10 +109,8 @@ fn csv_pairs_and_trajectories() {
     let ds = import::load(&traj, &TrajectoryOptions { test_fraction: 0.25, ..Default::default() }).unwrap();
     assert_eq!((ds.train.len(), ds.test.len(), ds.meta.dof, ds.meta.trajectory_length), (75, 25, 2, Some(25)));
     // The same file with every field double-quoted (spreadsheet and pandas exports), CRLF lines.
-    let quoted: String = text
-        .lines()
-        .map(|l| l.split(',').map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(",") + "\r\n")
-        .collect();
+    let quoted: String =
+        text.lines().map(|l| l.split(',').map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(",") + "\r\n").collect();
     let quoted_path = dir.path().join("quoted.csv");
     std::fs::write(&quoted_path, quoted).unwrap();
     let again = import::load(&quoted_path, &TrajectoryOptions { test_fraction: 0.25, ..Default::default() }).unwrap();
