@@ -138,14 +138,20 @@ fn eval_entry(path: &Path) -> Result<(ModelState, checkpoint::CheckpointMeta), S
     Ok((state, meta))
 }
 
-#[test]
-fn corrupted_checkpoints_are_refused_or_read_exactly() {
+/// A spring HNN (seed 3, f32) saved to `hnn.safetensors` in a new temporary directory.
+fn saved_spring_checkpoint() -> (tempfile::TempDir, ModelState, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = spring();
     let ds = cfg.data.load(0, None).unwrap();
     let state = ModelState::new(cfg.model_spec(ModelKind::HNN, 1), DType::F32, &Device::Cpu, 3).unwrap();
     let good = dir.path().join("hnn.safetensors");
     checkpoint::save(&state, &cfg.training_info(&ds, 3), &good).unwrap();
+    (dir, state, good)
+}
+
+#[test]
+fn corrupted_checkpoints_are_refused_or_read_exactly() {
+    let (dir, state, good) = saved_spring_checkpoint();
     let bytes = std::fs::read(&good).unwrap();
     let original = checkpoint::read_meta(&good).unwrap();
     let text = header_end(&bytes);
@@ -165,12 +171,7 @@ fn corrupted_checkpoints_are_refused_or_read_exactly() {
 fn resealed_checkpoint_metadata_is_validated_before_allocating() {
     // Metadata edited and sealed again with a matching checksum: the checksum cannot help, so
     // the validation must (sizes, kinds, dtypes, the stored config).
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = spring();
-    let ds = cfg.data.load(0, None).unwrap();
-    let state = ModelState::new(cfg.model_spec(ModelKind::HNN, 1), DType::F32, &Device::Cpu, 3).unwrap();
-    let good = dir.path().join("hnn.safetensors");
-    checkpoint::save(&state, &cfg.training_info(&ds, 3), &good).unwrap();
+    let (dir, _state, good) = saved_spring_checkpoint();
     let (meta, tensors) = checkpoint::read_raw(&good).unwrap();
     let tensors: Vec<(String, Tensor)> = tensors.into_iter().collect();
     let path = dir.path().join("case.safetensors");

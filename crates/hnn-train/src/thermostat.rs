@@ -176,7 +176,7 @@ impl ExactMarginal {
         let total = cdf[n - 1];
         if !(total.is_finite() && total > 0.0) {
             return Err(Error::Evaluation(format!(
-                "the Boltzmann marginal at kT = {kt} cannot be tabulated (normalisation {total})"
+                "the Boltzmann marginal at kT = {kt:e} cannot be tabulated (normalisation {total:e})"
             )));
         }
         cdf.iter_mut().for_each(|c| *c /= total);
@@ -306,7 +306,7 @@ pub fn sample(
     let positions: Vec<f64> = q.iter().skip(1).flatten().copied().collect();
     if positions.iter().any(|x| !x.is_finite()) {
         return Err(Error::Evaluation(format!(
-            "the thermostat's walkers left the finite numbers at kT = {kt} (time step {} too large for this H?)",
+            "the thermostat's walkers left the finite numbers at kT = {kt:e} (time step {:e} too large for this H?)",
             cfg.dt
         )));
     }

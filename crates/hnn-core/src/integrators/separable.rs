@@ -74,36 +74,77 @@ impl Integrator for Leapfrog {
     }
 }
 
-/// Yoshida's 4th-order method: leapfrog steps of w₁·dt, w₀·dt, w₁·dt with
-/// w₁ = 1/(2 − 2^{1/3}), w₀ = −2^{1/3}/(2 − 2^{1/3}). Symplectic and time-reversible.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Yoshida4;
+/// A symmetric composition of leapfrog steps: symplectic and time-reversible, of the given
+/// order, one force evaluation per weight.
+macro_rules! composition {
+    ($(#[$doc:meta])* $name:ident, $config:literal, order $order:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $name;
+
+        impl Integrator for $name {
+            fn name(&self) -> &'static str {
+                $config
+            }
+            fn order(&self) -> u32 {
+                $order
+            }
+            fn is_symplectic(&self) -> bool {
+                true
+            }
+            fn is_time_reversible(&self) -> bool {
+                true
+            }
+            fn step(&self, field: &dyn VectorField, z: &Tensor, dt: f64) -> Result<Tensor> {
+                compose(require_separable(field, self.name())?, z, dt, &Self::weights())
+            }
+        }
+    };
+}
+
+composition!(
+    /// Yoshida's 4th-order method: leapfrog steps of w₁·dt, w₀·dt, w₁·dt with
+    /// w₁ = 1/(2 − 2^{1/3}), w₀ = −2^{1/3}/(2 − 2^{1/3}). Symplectic and time-reversible.
+    Yoshida4, "yoshida4", order 4
+);
+composition!(
+    /// Yoshida's 6th-order method (1990, solution A): a symmetric composition of 7 leapfrog
+    /// steps. Symplectic and time-reversible; 7 force evaluations per step.
+    Yoshida6, "yoshida6", order 6
+);
+composition!(
+    /// Yoshida's 8th-order method (1990, solution D): a symmetric composition of 15 leapfrog
+    /// steps. Symplectic and time-reversible; 15 force evaluations per step.
+    Yoshida8, "yoshida8", order 8
+);
 
 impl Yoshida4 {
     /// The composition weights (w₁, w₀, w₁).
-    pub fn weights() -> [f64; 3] {
+    pub fn weights() -> Vec<f64> {
         let cbrt2 = 2f64.cbrt();
-        let w1 = 1.0 / (2.0 - cbrt2);
-        let w0 = -cbrt2 / (2.0 - cbrt2);
-        [w1, w0, w1]
+        symmetric(&[1.0 / (2.0 - cbrt2)])
     }
 }
 
-impl Integrator for Yoshida4 {
-    fn name(&self) -> &'static str {
-        "yoshida4"
+impl Yoshida6 {
+    /// The composition weights, w₃ w₂ w₁ w₀ w₁ w₂ w₃ (Yoshida 1990, Table 1, solution A).
+    pub fn weights() -> Vec<f64> {
+        symmetric(&[-1.177_679_984_178_87, 0.235_573_213_359_357, 0.784_513_610_477_560])
     }
-    fn order(&self) -> u32 {
-        4
-    }
-    fn is_symplectic(&self) -> bool {
-        true
-    }
-    fn is_time_reversible(&self) -> bool {
-        true
-    }
-    fn step(&self, field: &dyn VectorField, z: &Tensor, dt: f64) -> Result<Tensor> {
-        compose(require_separable(field, self.name())?, z, dt, &Self::weights())
+}
+
+impl Yoshida8 {
+    /// The composition weights, w₇ … w₁ w₀ w₁ … w₇ (Yoshida 1990, Table 2, solution D).
+    pub fn weights() -> Vec<f64> {
+        symmetric(&[
+            0.102_799_849_391_985,
+            -1.960_610_232_975_49,
+            1.938_139_137_622_76,
+            -0.158_240_635_368_243,
+            -1.444_852_236_860_48,
+            0.253_693_336_566_229,
+            0.914_844_246_229_740,
+        ])
     }
 }
 
@@ -124,72 +165,4 @@ fn symmetric(outer: &[f64]) -> Vec<f64> {
     w.push(w0);
     w.extend(outer.iter().copied());
     w
-}
-
-/// Yoshida's 6th-order method (1990, solution A): a symmetric composition of 7 leapfrog steps.
-/// Symplectic and time-reversible; 7 force evaluations per step.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Yoshida6;
-
-impl Yoshida6 {
-    /// The composition weights, w₃ w₂ w₁ w₀ w₁ w₂ w₃ (Yoshida 1990, Table 1, solution A).
-    pub fn weights() -> Vec<f64> {
-        symmetric(&[-1.177_679_984_178_87, 0.235_573_213_359_357, 0.784_513_610_477_560])
-    }
-}
-
-impl Integrator for Yoshida6 {
-    fn name(&self) -> &'static str {
-        "yoshida6"
-    }
-    fn order(&self) -> u32 {
-        6
-    }
-    fn is_symplectic(&self) -> bool {
-        true
-    }
-    fn is_time_reversible(&self) -> bool {
-        true
-    }
-    fn step(&self, field: &dyn VectorField, z: &Tensor, dt: f64) -> Result<Tensor> {
-        compose(require_separable(field, self.name())?, z, dt, &Self::weights())
-    }
-}
-
-/// Yoshida's 8th-order method (1990, solution D): a symmetric composition of 15 leapfrog
-/// steps. Symplectic and time-reversible; 15 force evaluations per step.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Yoshida8;
-
-impl Yoshida8 {
-    /// The composition weights, w₇ … w₁ w₀ w₁ … w₇ (Yoshida 1990, Table 2, solution D).
-    pub fn weights() -> Vec<f64> {
-        symmetric(&[
-            0.102_799_849_391_985,
-            -1.960_610_232_975_49,
-            1.938_139_137_622_76,
-            -0.158_240_635_368_243,
-            -1.444_852_236_860_48,
-            0.253_693_336_566_229,
-            0.914_844_246_229_740,
-        ])
-    }
-}
-
-impl Integrator for Yoshida8 {
-    fn name(&self) -> &'static str {
-        "yoshida8"
-    }
-    fn order(&self) -> u32 {
-        8
-    }
-    fn is_symplectic(&self) -> bool {
-        true
-    }
-    fn is_time_reversible(&self) -> bool {
-        true
-    }
-    fn step(&self, field: &dyn VectorField, z: &Tensor, dt: f64) -> Result<Tensor> {
-        compose(require_separable(field, self.name())?, z, dt, &Self::weights())
-    }
 }
