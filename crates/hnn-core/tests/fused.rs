@@ -334,3 +334,50 @@ fn host_rows_path_matches_the_tensor_path() {
         }
     }
 }
+
+#[test]
+fn ensemble_kernel_gives_each_member_its_own_call_bit_for_bit() {
+    // Members of different forms, widths and batch sizes: some split into several row blocks,
+    // some not, some empty. Under 1, 2 and 4 threads each member's loss and gradients must be
+    // the bits of its own kernel call under the same thread count.
+    let members = [
+        (Kind::Hnn, 2, vec![128, 128], 512),
+        (Kind::Baseline, 1, vec![64, 64], 700),
+        (Kind::Hnn, 1, vec![16], 30),
+        (Kind::Baseline, 2, vec![32, 32, 32], 0),
+    ];
+    for dtype in [DType::F64, DType::F32] {
+        let built: Vec<(VarMap, Built)> =
+            members.iter().map(|(kind, dof, hidden, _)| model(*kind, *dof, hidden, Activation::Tanh, dtype)).collect();
+        let batches: Vec<(Tensor, Tensor)> =
+            members.iter().enumerate().map(|(i, (_, dof, _, rows))| data(*rows, 2 * dof, dtype, i as u64)).collect();
+        for threads in [1, 2, 4] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let inputs: Vec<_> = built.iter().zip(&batches).map(|((_, m), (z, t))| (m.network(), z, t)).collect();
+            let together = pool.install(|| exec::ensemble_gradient_matching(&inputs).unwrap().unwrap());
+            for (i, (((_, m), (z, t)), g)) in built.iter().zip(&batches).zip(together).enumerate() {
+                let alone = pool.install(|| m.kernel(z, t).unwrap().unwrap());
+                let bits = |l: &LossGradients| -> Vec<u64> {
+                    let mut b = vec![l.loss.to_bits()];
+                    for t in l.params.iter().map(|(_, g)| g).chain([&l.d_states, &l.d_targets]) {
+                        b.extend(flat(t).into_iter().map(f64::to_bits));
+                    }
+                    b
+                };
+                assert_eq!(bits(&g), bits(&alone), "member {i}, {dtype:?}, {threads} threads");
+                assert_eq!(g.loss.is_nan(), members[i].3 == 0, "an empty batch has no loss");
+            }
+        }
+        // A member on another dtype has no joint kernel: the caller computes it alone.
+        let (_, other) = model(Kind::Hnn, 1, &[8], Activation::Tanh, DType::F64);
+        let (z64, t64) = data(10, 2, DType::F64, 9);
+        let (z32, t32) = data(10, 2, DType::F32, 9);
+        let (_, small) = model(Kind::Hnn, 1, &[8], Activation::Tanh, DType::F32);
+        let mixed = [(other.network(), &z64, &t64), (small.network(), &z32, &t32)];
+        assert!(exec::ensemble_gradient_matching(&mixed).unwrap().is_none());
+        // A batch of the wrong width is an error naming the shapes.
+        let wrong = [(small.network(), &batches[0].0, &batches[0].1)];
+        let err = exec::ensemble_gradient_matching(&wrong).unwrap_err().to_string();
+        assert!(err.contains("[batch, 2]") && err.contains("[512, 4]"), "{err}");
+    }
+}

@@ -366,19 +366,21 @@ impl FieldTrainer<'_> {
             && !train.is_empty()
             && hnn_core::exec::has_matching_kernel(self.state.model.network(), train.z.dtype())
     }
-}
 
-impl Trainable for FieldTrainer<'_> {
-    fn vars(&self) -> Vec<(String, Var)> {
-        self.state.named_vars()
-    }
-    fn batch_gradients(&self, batch_size: usize, input_noise: f64, rng: &mut ChaCha8Rng) -> Result<(f64, Gradients)> {
+    /// One mini-batch (input, target) of `batch_size` samples (0: all) drawn with `rng`, with
+    /// Gaussian input noise of std `input_noise`.
+    fn draw(&self, batch_size: usize, input_noise: f64, rng: &mut ChaCha8Rng) -> Result<(Tensor, Tensor)> {
         let full = batch_size == 0 || batch_size >= self.data.train_len();
         let (input, target) = batch(self.data, batch_size, full, rng)?;
         let input = if input_noise > 0.0 { add_noise(&input, input_noise, rng)? } else { input };
+        Ok((input, target))
+    }
+
+    /// The loss of a drawn batch and its gradients, by the fastest route the execution layer has.
+    fn gradients(&self, input: &Tensor, target: &Tensor) -> Result<(f64, Gradients)> {
         if self.loss.integrator.is_none() {
             let model = &self.state.model;
-            return Gradients::of_matching(exec::matching_loss(model, model.network(), &input, &target)?);
+            return Gradients::of_matching(exec::matching_loss(model, model.network(), input, target)?);
         }
         if let (Some((integrator, dt, steps)), Backprop::Reversible) = (&self.loss.integrator, self.loss.backprop) {
             let params: Vec<Var> = self.state.named_vars().into_iter().map(|(_, v)| v).collect();
@@ -386,15 +388,25 @@ impl Trainable for FieldTrainer<'_> {
                 integrator.as_ref(),
                 &self.state.model,
                 &params,
-                &input,
-                &target,
+                input,
+                target,
                 *dt,
                 *steps,
             )?;
             let grads = r.params.into_iter().map(|(p, g)| (p.id(), g)).collect();
             return Ok((r.loss, Gradients::Direct(grads)));
         }
-        Gradients::backward(&self.loss.compute(&self.state.model, &input, &target)?)
+        Gradients::backward(&self.loss.compute(&self.state.model, input, target)?)
+    }
+}
+
+impl Trainable for FieldTrainer<'_> {
+    fn vars(&self) -> Vec<(String, Var)> {
+        self.state.named_vars()
+    }
+    fn batch_gradients(&self, batch_size: usize, input_noise: f64, rng: &mut ChaCha8Rng) -> Result<(f64, Gradients)> {
+        let (input, target) = self.draw(batch_size, input_noise, rng)?;
+        self.gradients(&input, &target)
     }
     fn test_loss(&self) -> Result<f64> {
         if test_len(self.data) == 0 {
@@ -438,57 +450,227 @@ pub fn train_loop(
     ctx: &RunContext,
     resume: Option<&Path>,
 ) -> Result<TrainReport> {
+    let mut gradients = |active: &mut [(usize, &mut ChaCha8Rng)]| {
+        active.iter_mut().map(|(_, rng)| task.batch_gradients(cfg.batch_size, cfg.input_noise, rng)).collect()
+    };
+    let mut reports = lockstep(&[task], &mut gradients, cfg, std::slice::from_ref(ctx), &[resume], None)?;
+    reports.pop().expect("one member")
+}
+
+/// Trains several models as one ensemble: the same settings, each model with its own data,
+/// initialisation, sampler seed, checkpoint and resume point (`ctxs[i]`, `resumes[i]`), all
+/// stepping in lockstep. Each step's gradients of every model that an MLP kernel computes come
+/// from one call of [`exec::ensemble_gradient_matching`]; the others are computed side by side
+/// on rayon's threads; the optimizer updates run side by side too.
+///
+/// Every member's weights, curves and checkpoints are bit for bit those of its own [`train`]
+/// (same thread count; tested in f64 and f32). A member that diverges, or whose step fails, stops with its
+/// error in its slot while the others carry on; the outer error is for settings that stop all.
+pub fn train_ensemble(
+    states: &[&ModelState],
+    data: &[&TrainData],
+    cfg: &TrainConfig,
+    ctxs: &[RunContext],
+    resumes: &[Option<&Path>],
+) -> Result<Vec<Result<TrainReport>>> {
     cfg.validate()?;
-    if let Some(path) = &ctx.checkpoint {
-        // Before any step: a checkpoint that cannot be written would leave its sidecar behind.
-        if path.is_dir() {
-            return Err(Error::checkpoint(
-                path,
-                "is a directory: give a file name for the checkpoint (e.g. DIR/hnn.safetensors)",
-            ));
+    let n = states.len();
+    if data.len() != n || ctxs.len() != n || resumes.len() != n {
+        return Err(Error::Config(format!(
+            "an ensemble of {n} models needs as many datasets, run contexts and resume points, got {}, {} and {}",
+            data.len(),
+            ctxs.len(),
+            resumes.len()
+        )));
+    }
+    let trainers: Vec<FieldTrainer<'_>> =
+        states.iter().zip(data).map(|(s, d)| FieldTrainer::new(s, d, &cfg.objective)).collect::<Result<_>>()?;
+    let tasks: Vec<&dyn Trainable> = trainers.iter().map(|t| t as &dyn Trainable).collect();
+    // Models without a kernel build autograd graphs, deep ones for trajectory matching: their
+    // workers get the large stack that `threads::run_sized` gives a single run.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(rayon::current_num_threads())
+        .stack_size(hnn_core::exec::threads::STACK_BYTES)
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start the ensemble's threads: {e}")))?;
+    let mut gradients = |active: &mut [(usize, &mut ChaCha8Rng)]| -> Vec<Result<(f64, Gradients)>> {
+        let batches: Vec<Result<(Tensor, Tensor)>> =
+            active.iter_mut().map(|(i, rng)| trainers[*i].draw(cfg.batch_size, cfg.input_noise, rng)).collect();
+        ensemble_gradients(&trainers, active, batches, &pool)
+    };
+    let bar = (n > 1).then(|| {
+        let label = format!("{} (×{n})", ctxs.first().map(|c| c.label.as_str()).unwrap_or_default());
+        Progress::new(ctxs.iter().any(|c| c.progress), &label, cfg.steps, 0)
+    });
+    lockstep(&tasks, &mut gradients, cfg, ctxs, resumes, bar)
+}
+
+/// The gradients of each active member's batch: members with a kernel in one
+/// [`exec::ensemble_gradient_matching`] call, the others side by side in `pool`.
+fn ensemble_gradients(
+    trainers: &[FieldTrainer<'_>],
+    active: &[(usize, &mut ChaCha8Rng)],
+    batches: Vec<Result<(Tensor, Tensor)>>,
+    pool: &rayon::ThreadPool,
+) -> Vec<Result<(f64, Gradients)>> {
+    use rayon::prelude::*;
+    let mut out: Vec<Option<Result<(f64, Gradients)>>> = (0..active.len()).map(|_| None).collect();
+    let mut fused = vec![];
+    for (k, ((i, _), batch)) in active.iter().zip(&batches).enumerate() {
+        match batch {
+            Err(e) => out[k] = Some(Err(Error::Config(format!("drawing a batch: {e}")))),
+            Ok((input, target)) if trainers[*i].is_fused() => {
+                let network = trainers[*i].state.model.network().expect("a fused model is an MLP field");
+                fused.push((k, (network, input, target)));
+            }
+            Ok(_) => {}
         }
     }
-    let vars = task.vars();
-    let mut opt = Optimizer::new(cfg.optimizer, vars.clone(), cfg.weight_decay);
-    let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
-    let mut report = TrainReport::default();
-    let mut first = 1;
-    if let Some(path) = resume {
-        let (tensors, info) = checkpoint::load_optimizer(path)?;
-        if let Some(step) = checkpoint::stored_step(path)? {
-            if step != info.step {
+    let members: Vec<_> = fused.iter().map(|(_, m)| *m).collect();
+    match exec::ensemble_gradient_matching(&members) {
+        Ok(Some(all)) => {
+            for ((k, _), g) in fused.iter().zip(all) {
+                out[*k] = Some(Ok(Gradients::fused(g)));
+            }
+        }
+        Ok(None) => {} // Computed one by one below.
+        Err(e) => {
+            let message = e.to_string();
+            for (k, _) in &fused {
+                out[*k] = Some(Err(Error::Config(message.clone())));
+            }
+        }
+    }
+    let rest: Vec<usize> = (0..active.len()).filter(|k| out[*k].is_none()).collect();
+    let computed: Vec<Result<(f64, Gradients)>> = pool.install(|| {
+        rest.par_iter()
+            .map(|&k| {
+                let (input, target) = batches[k].as_ref().expect("failed draws are answered above");
+                trainers[active[k].0].gradients(input, target)
+            })
+            .collect()
+    });
+    for (k, g) in rest.into_iter().zip(computed) {
+        out[k] = Some(g);
+    }
+    out.into_iter().map(|g| g.expect("every member answered")).collect()
+}
+
+/// One model's run inside [`lockstep`]: what the optimizer update touches (moved to a rayon
+/// thread each step) and the rest.
+struct Member<'a> {
+    task: &'a dyn Trainable,
+    ctx: &'a RunContext,
+    run: MemberRun,
+    /// The first step this call takes (after a resume: the step after the checkpoint's).
+    first: usize,
+    bar: Progress,
+    /// `Some` once the member has stopped: `Ok` at the last step, its error otherwise.
+    outcome: Option<Result<()>>,
+}
+
+/// A member's optimizer, sampler and curves.
+struct MemberRun {
+    vars: Vec<(String, Var)>,
+    opt: Optimizer,
+    rng: ChaCha8Rng,
+    report: TrainReport,
+}
+
+impl<'a> Member<'a> {
+    /// A member at its first step: fresh, or continuing from `resume`'s optimizer sidecar.
+    fn start(
+        task: &'a dyn Trainable,
+        cfg: &TrainConfig,
+        ctx: &'a RunContext,
+        resume: Option<&Path>,
+        show_bar: bool,
+    ) -> Result<Self> {
+        if let Some(path) = &ctx.checkpoint {
+            // Before any step: a checkpoint that cannot be written would leave its sidecar behind.
+            if path.is_dir() {
                 return Err(Error::checkpoint(
                     path,
-                    format!(
-                        "is at step {step} but its optimizer sidecar {} is at step {}: they are from different runs",
-                        checkpoint::optimizer_path(path).display(),
-                        info.step
-                    ),
+                    "is a directory: give a file name for the checkpoint (e.g. DIR/hnn.safetensors)",
                 ));
             }
         }
-        opt.load_state(tensors, info.step)?;
-        rng.set_word_pos(info.rng_word_pos);
-        report.train_curve = info.train_curve;
-        report.test_curve = info.test_curve;
-        first = info.step + 1;
-        if info.step > cfg.steps {
-            return Err(Error::Config(format!(
-                "checkpoint is at step {}, beyond train.steps = {}",
-                info.step, cfg.steps
-            )));
+        let vars = task.vars();
+        let mut opt = Optimizer::new(cfg.optimizer, vars.clone(), cfg.weight_decay);
+        let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
+        let mut report = TrainReport::default();
+        let mut first = 1;
+        if let Some(path) = resume {
+            let (tensors, info) = checkpoint::load_optimizer(path)?;
+            if let Some(step) = checkpoint::stored_step(path)? {
+                if step != info.step {
+                    return Err(Error::checkpoint(
+                        path,
+                        format!(
+                            "is at step {step} but its optimizer sidecar {} is at step {}: they are from different runs",
+                            checkpoint::optimizer_path(path).display(),
+                            info.step
+                        ),
+                    ));
+                }
+            }
+            opt.load_state(tensors, info.step)?;
+            rng.set_word_pos(info.rng_word_pos);
+            report.train_curve = info.train_curve;
+            report.test_curve = info.test_curve;
+            first = info.step + 1;
+            if info.step > cfg.steps {
+                return Err(Error::Config(format!(
+                    "checkpoint is at step {}, beyond train.steps = {}",
+                    info.step, cfg.steps
+                )));
+            }
         }
+        let bar = Progress::new(ctx.progress && show_bar, &ctx.label, cfg.steps, first - 1);
+        Ok(Self { task, ctx, run: MemberRun { vars, opt, rng, report }, first, bar, outcome: None })
     }
-    let bar = Progress::new(ctx.progress, &ctx.label, cfg.steps, first - 1);
-    let started = Instant::now();
-    for step in first..=cfg.steps {
-        let (value, grads) = task.batch_gradients(cfg.batch_size, cfg.input_noise, &mut rng)?;
+
+    fn is_active(&self, step: usize) -> bool {
+        self.outcome.is_none() && step >= self.first
+    }
+
+    /// The test loss and checkpoint after `step`, where due.
+    fn after_update(&mut self, step: usize, value: f64, cfg: &TrainConfig) -> Result<()> {
+        let run = &mut self.run;
+        if step % cfg.eval_every == 0 || step == cfg.steps {
+            let test = self.task.test_loss()?;
+            if test.is_infinite() {
+                return Err(diverged(step, "the test loss", cfg));
+            }
+            run.report.test_curve.push((step, test));
+            tracing::debug!(label = %self.ctx.label, step, train = value, test, "evaluation");
+        }
+        let last = step == cfg.steps;
+        if let Some(path) = &self.ctx.checkpoint {
+            if last || (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) {
+                if !all_finite(&run.vars)? {
+                    return Err(diverged(step, "a weight", cfg));
+                }
+                save(self.task, &run.opt, &run.rng, &run.report, self.ctx, path, step)?;
+            }
+        }
+        if step % 10 == 0 || last {
+            self.bar.update(step, || format!("loss {value:.3e}"));
+        }
+        Ok(())
+    }
+}
+
+impl MemberRun {
+    /// The optimizer update of `step` from a batch's loss `value` and gradients: a non-finite
+    /// loss or gradient norm stops the member.
+    fn update(&mut self, step: usize, value: f64, grads: &Gradients, cfg: &TrainConfig) -> Result<()> {
         if !value.is_finite() {
             return Err(diverged(step, "the training loss", cfg));
         }
         let scale = match cfg.grad_clip {
             Some(max) => {
-                let norm = opt.grad_norm(&grads)?;
+                let norm = self.opt.grad_norm(grads)?;
                 if !norm.is_finite() {
                     return Err(diverged(step, "the gradient norm", cfg));
                 }
@@ -500,33 +682,112 @@ pub fn train_loop(
             }
             None => 1.0,
         };
-        opt.step(&grads, cfg.schedule.rate(cfg.learning_rate, step, cfg.steps), scale)?;
-        report.train_curve.push(value);
-        report.steps_run += 1;
-        if step % cfg.eval_every == 0 || step == cfg.steps {
-            let test = task.test_loss()?;
-            if test.is_infinite() {
-                return Err(diverged(step, "the test loss", cfg));
+        self.opt.step(grads, cfg.schedule.rate(cfg.learning_rate, step, cfg.steps), scale)?;
+        self.report.train_curve.push(value);
+        self.report.steps_run += 1;
+        Ok(())
+    }
+}
+
+/// The one training loop: members step together, each with its own optimizer, sampler, curves,
+/// checkpoint and resume point; `gradients` computes the (loss, gradients) of every active
+/// member's next batch, given (member index, its sampler). A member whose step fails stops with
+/// its error; the others go on. `bar`: one progress bar for all members (else one each).
+fn lockstep(
+    tasks: &[&dyn Trainable],
+    gradients: &mut dyn FnMut(&mut [(usize, &mut ChaCha8Rng)]) -> Vec<Result<(f64, Gradients)>>,
+    cfg: &TrainConfig,
+    ctxs: &[RunContext],
+    resumes: &[Option<&Path>],
+    bar: Option<Progress>,
+) -> Result<Vec<Result<TrainReport>>> {
+    use rayon::prelude::*;
+    cfg.validate()?;
+    let mut members: Vec<Member<'_>> = tasks
+        .iter()
+        .zip(ctxs)
+        .zip(resumes)
+        .map(|((task, ctx), resume)| Member::start(*task, cfg, ctx, *resume, bar.is_none()))
+        .collect::<Result<_>>()?;
+    let first = members.iter().map(|m| m.first).min().unwrap_or(1);
+    let started = Instant::now();
+    for step in first..=cfg.steps {
+        let mut active: Vec<(usize, &mut ChaCha8Rng)> = members
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, m)| m.is_active(step))
+            .map(|(i, m)| (i, &mut m.run.rng))
+            .collect();
+        if active.is_empty() {
+            if members.iter().all(|m| m.outcome.is_some()) {
+                break;
             }
-            report.test_curve.push((step, test));
-            tracing::debug!(label = %ctx.label, step, train = value, test, "evaluation");
+            continue;
         }
-        let last = step == cfg.steps;
-        if let Some(path) = &ctx.checkpoint {
-            if last || (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) {
-                if !all_finite(&vars)? {
-                    return Err(diverged(step, "a weight", cfg));
-                }
-                save(task, &opt, &rng, &report, ctx, path, step)?;
+        let order: Vec<usize> = active.iter().map(|(i, _)| *i).collect();
+        let results = gradients(&mut active);
+        drop(active);
+        let mut stepping: Vec<(usize, f64, Gradients)> = vec![];
+        for (i, result) in order.into_iter().zip(results) {
+            match result {
+                Ok((value, grads)) => stepping.push((i, value, grads)),
+                Err(e) => members[i].outcome = Some(Err(e)),
             }
         }
-        if step % 10 == 0 || last {
-            bar.update(step, || format!("loss {value:.3e}"));
+        // The optimizer updates, side by side (elementwise: each member's bits do not depend on it).
+        let mut runs: Vec<(usize, &mut MemberRun, f64, Gradients)> = vec![];
+        let mut slots: Vec<Option<&mut Member<'_>>> = members.iter_mut().map(Some).collect();
+        for (i, value, grads) in stepping {
+            let m = slots[i].take().expect("each member once");
+            runs.push((i, &mut m.run, value, grads));
+        }
+        let updated: Vec<(usize, f64, Result<()>)> = if runs.len() == 1 {
+            runs.into_iter().map(|(i, run, v, g)| (i, v, run.update(step, v, &g, cfg))).collect()
+        } else {
+            runs.into_par_iter().map(|(i, run, v, g)| (i, v, run.update(step, v, &g, cfg))).collect()
+        };
+        drop(slots);
+        for (i, value, result) in updated {
+            let member = &mut members[i];
+            if let Err(e) = result.and_then(|()| member.after_update(step, value, cfg)) {
+                member.outcome = Some(Err(e));
+            } else if step == cfg.steps {
+                member.outcome = Some(Ok(()));
+            }
+        }
+        if let Some(bar) = &bar {
+            if step % 10 == 0 || step == cfg.steps {
+                let live: Vec<f64> = members
+                    .iter()
+                    .filter(|m| m.outcome.is_none() || step == cfg.steps)
+                    .filter_map(|m| m.run.report.train_curve.last().copied())
+                    .collect();
+                let mean = live.iter().sum::<f64>() / live.len().max(1) as f64;
+                bar.update(step, || format!("mean loss {mean:.3e}, {} running", live.len()));
+            }
         }
     }
-    report.seconds = started.elapsed().as_secs_f64();
-    bar.finish();
-    Ok(report)
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(bar) = &bar {
+        bar.finish();
+    }
+    Ok(members
+        .into_iter()
+        .map(|m| {
+            m.bar.finish();
+            let MemberRun { mut report, .. } = m.run;
+            report.seconds = seconds;
+            match m.outcome {
+                Some(Err(e)) => {
+                    if tasks.len() > 1 {
+                        tracing::warn!(label = %m.ctx.label, "stopped: {e}");
+                    }
+                    Err(e)
+                }
+                _ => Ok(report),
+            }
+        })
+        .collect())
 }
 
 fn diverged(step: usize, what: &str, cfg: &TrainConfig) -> Error {

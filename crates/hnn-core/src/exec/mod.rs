@@ -162,13 +162,66 @@ fn cpu_gradient_matching<T: cpu::Real + WithDType>(
     z: &Tensor,
     target: &Tensor,
 ) -> Result<LossGradients> {
-    let host = HostWeights::<T>::of(network.mlp, false)?;
-    let view = host.view(network.mlp.config().activation);
-    let g = cpu::gradient_matching(network.form, &view, &flat::<T>(z)?, &flat::<T>(target)?);
+    let mut all = cpu_ensemble_matching::<T>(&[(network, z, target)])?;
+    Ok(all.pop().expect("one member"))
+}
+
+/// The gradient-matching losses of several MLP fields, each on its own batch `(network, z,
+/// target)`, as one computation: on the CPU one job of the fused kernel for every member
+/// ([`cpu::ensemble_gradient_matching`], each member's result bit for bit that of
+/// [`network_gradient_matching`]); `None` where some member has no CPU kernel (another device
+/// or dtype), and the caller computes the members one by one.
+pub fn ensemble_gradient_matching(members: &[(NetworkField<'_>, &Tensor, &Tensor)]) -> Result<Option<Vec<LossGradients>>> {
+    let Some((_, z0, _)) = members.first() else { return Ok(Some(vec![])) };
+    let dtype = z0.dtype();
+    for (network, z, target) in members {
+        let width = network.state_width()?;
+        if z.rank() != 2 || z.dims()[1] != width || target.dims() != z.dims() {
+            return Err(Error::InvalidArgument(format!(
+                "gradient matching needs states [batch, {width}] and targets of the same shape, got {:?} and {:?}",
+                z.dims(),
+                target.dims()
+            )));
+        }
+        let kernel = z.device().is_cpu() && kernel_dtype(network.mlp, dtype);
+        if !kernel || z.dtype() != dtype || target.dtype() != dtype {
+            return Ok(None);
+        }
+    }
+    match dtype {
+        DType::F32 => cpu_ensemble_matching::<f32>(members).map(Some),
+        DType::F64 => cpu_ensemble_matching::<f64>(members).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn cpu_ensemble_matching<T: cpu::Real + WithDType>(
+    members: &[(NetworkField<'_>, &Tensor, &Tensor)],
+) -> Result<Vec<LossGradients>> {
+    let hosts: Vec<HostWeights<T>> = members.iter().map(|(n, _, _)| HostWeights::of(n.mlp, false)).collect::<Result<_>>()?;
+    let rows: Vec<(Vec<T>, Vec<T>)> =
+        members.iter().map(|(_, z, t)| Ok((flat::<T>(z)?, flat::<T>(t)?))).collect::<Result<_>>()?;
+    let kernel_members: Vec<cpu::EnsembleMember<'_, T>> = members
+        .iter()
+        .zip(&hosts)
+        .zip(&rows)
+        .map(|(((network, _, _), host), (z, t))| cpu::EnsembleMember {
+            form: network.form,
+            net: host.view(network.mlp.config().activation),
+            z,
+            target: t,
+        })
+        .collect();
+    let grads = cpu::ensemble_gradient_matching(&kernel_members);
+    members.iter().zip(grads).map(|((network, z, _), g)| loss_gradients(network.mlp, z, g)).collect()
+}
+
+/// A kernel's gradients as tensors paired with the parameters they belong to.
+fn loss_gradients<T: cpu::Real + WithDType>(mlp: &Mlp, z: &Tensor, g: cpu::MlpGradients<T>) -> Result<LossGradients> {
     let device = z.device();
     let mut params = Vec::with_capacity(g.weights.len() * 2);
     let mut bias_grads = g.biases.into_iter();
-    for ((weight, bias), w) in network.mlp.layers().zip(g.weights) {
+    for ((weight, bias), w) in mlp.layers().zip(g.weights) {
         params.push((weight.clone(), Tensor::from_vec(w, weight.shape(), device)?));
         if let Some(b) = bias {
             let gb = bias_grads.next().expect("one bias gradient per bias");

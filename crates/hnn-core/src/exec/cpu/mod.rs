@@ -26,4 +26,4 @@ pub use forward::MlpView;
 pub use inference::evaluate;
 pub use matmul::{add_column_sums, matmul, matmul_on, Mat};
 pub use real::Real;
-pub use training::{gradient_matching, MlpGradients};
+pub use training::{ensemble_gradient_matching, gradient_matching, EnsembleMember, MlpGradients};

@@ -66,9 +66,78 @@ pub(crate) const MIN_PARALLEL_MACS: usize = 4 * 1024 * 1024;
 /// Panics if the slices disagree with `net.widths` (a programming error, checked by the
 /// tensor-level callers).
 pub fn gradient_matching<T: Real>(form: FieldForm, net: &MlpView<'_, T>, z: &[T], target: &[T]) -> MlpGradients<T> {
+    let mut all = ensemble_gradient_matching(&[EnsembleMember { form, net: net.clone(), z, target }]);
+    all.pop().expect("one member")
+}
+
+/// One model of an ensemble with its batch, for [`ensemble_gradient_matching`].
+#[derive(Clone)]
+pub struct EnsembleMember<'a, T> {
+    /// How its network defines the field.
+    pub form: FieldForm,
+    /// The member's network.
+    pub net: MlpView<'a, T>,
+    /// Its states, `[batch, dim]` row-major.
+    pub z: &'a [T],
+    /// Its time derivatives, the shape of `z`.
+    pub target: &'a [T],
+}
+
+/// [`gradient_matching`] of several models at once, each on its own batch (the seeds and
+/// models of an experiment; members may differ in form and widths): every member's blocks of rows go to rayon as one job, so the threads stay busy
+/// across members and the per-step start-up is paid once, not once per member.
+///
+/// Each member is split into exactly the blocks [`gradient_matching`] would use for it alone and
+/// its partial gradients are summed in the same order, so every member's result is bit for bit
+/// that of its own call.
+pub fn ensemble_gradient_matching<T: Real>(members: &[EnsembleMember<'_, T>]) -> Vec<MlpGradients<T>> {
+    let plans: Vec<(usize, usize)> = members.iter().map(check_and_plan).collect();
+    let tasks: Vec<(usize, usize)> = plans
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &(rows, chunk))| (0..rows).step_by(chunk.max(1)).map(move |start| (i, start)))
+        .collect();
+    let run = |&(i, start): &(usize, usize)| {
+        let member = &members[i];
+        let (rows, chunk) = plans[i];
+        let dim = member.net.widths[0];
+        let n = chunk.min(rows - start);
+        let z = &member.z[start * dim..(start + n) * dim];
+        let target = &member.target[start * dim..(start + n) * dim];
+        let scale = 2.0 / (rows * dim) as f64;
+        chunk_dispatch(member.form, &member.net, z, target, n, T::round_from_f64(scale))
+    };
+    // Collected in order and summed left to right per member: the same bits on every run with
+    // the same thread count (a parallel reduce could group the sums differently from run to run).
+    let mut parts: Vec<MlpGradients<T>> =
+        if tasks.len() == 1 { vec![run(&tasks[0])] } else { tasks.par_iter().map(run).collect() };
+    let mut out = Vec::with_capacity(members.len());
+    for (i, member) in members.iter().enumerate().rev() {
+        let (rows, _) = plans[i];
+        let dim = member.net.widths[0];
+        let count = tasks.iter().filter(|(m, _)| *m == i).count();
+        let mine = parts.split_off(parts.len() - count);
+        let mut total = match mine.into_iter().reduce(MlpGradients::accumulate) {
+            Some(total) => total,
+            None => MlpGradients { loss: f64::NAN, ..MlpGradients::zeros(&member.net) },
+        };
+        if rows > 0 {
+            total.loss /= (rows * dim) as f64;
+        }
+        out.push(total);
+    }
+    out.reverse();
+    out
+}
+
+/// Checks a member's slices against its widths (panics: a programming error, checked by the
+/// tensor-level callers) and returns (rows, rows per block): one block per rayon thread for
+/// large batches, one block for small ones.
+fn check_and_plan<T: Real>(member: &EnsembleMember<'_, T>) -> (usize, usize) {
+    let (form, net) = (member.form, &member.net);
     let widths = net.widths;
-    let dim = widths[0];
     assert!(widths.len() >= 2, "an MLP has at least one layer");
+    let dim = widths[0];
     assert_eq!(net.weights.len(), widths.len() - 1, "one weight matrix per layer");
     assert_eq!(net.biases.len(), widths.len() - 2, "one bias per hidden layer");
     for (l, w) in net.weights.iter().enumerate() {
@@ -84,36 +153,15 @@ pub fn gradient_matching<T: Real>(form: FieldForm, net: &MlpView<'_, T>, z: &[T]
         }
         FieldForm::Output => assert_eq!(out, dim, "a direct field maps 2n → 2n"),
     }
-    assert!(z.len().is_multiple_of(dim), "states are whole rows");
-    assert_eq!(z.len(), target.len(), "one target per state");
-    let rows = z.len() / dim;
-    if rows == 0 {
-        return MlpGradients { loss: f64::NAN, ..MlpGradients::zeros(net) };
-    }
-    let scale = 2.0 / (rows * dim) as f64;
+    assert!(member.z.len().is_multiple_of(dim), "states are whole rows");
+    assert_eq!(member.z.len(), member.target.len(), "one target per state");
+    let rows = member.z.len() / dim;
     let macs_per_row: usize = widths.windows(2).map(|w| w[0] * w[1]).sum();
     let threads = rayon::current_num_threads()
         .min(rows / MIN_ROWS_PER_THREAD)
         .min((rows * macs_per_row * 6) / MIN_PARALLEL_MACS)
         .max(1);
-    let chunk = rows.div_ceil(threads);
-    let run = |start: usize| {
-        let n = chunk.min(rows - start);
-        let z = &z[start * dim..(start + n) * dim];
-        let target = &target[start * dim..(start + n) * dim];
-        chunk_dispatch(form, net, z, target, n, T::round_from_f64(scale))
-    };
-    let mut total = if threads == 1 {
-        run(0)
-    } else {
-        // Collected in order and summed left to right: the same bits on every run with the same
-        // thread count (a parallel reduce could group the sums differently from run to run).
-        let parts: Vec<MlpGradients<T>> =
-            (0..threads).into_par_iter().map(|i| i * chunk).filter(|&s| s < rows).map(run).collect();
-        parts.into_iter().reduce(MlpGradients::accumulate).expect("at least one chunk")
-    };
-    total.loss /= (rows * dim) as f64;
-    total
+    (rows, rows.div_ceil(threads))
 }
 
 simd_dispatch! {
