@@ -8,6 +8,10 @@
 //! - `field_stage`: J∇H of a trained (frozen) NeuralHamiltonian, one stage of a rollout, also at
 //!   batch 8 (what each thread of an evaluation's rollout evaluates per stage).
 //!
+//! - `ensemble_8_seeds`: 20 training steps of the HNN and baseline of 8 seeds (16 models), as
+//!   one ensemble (`train_ensemble`) and one model after another (`train`), at two_body's and
+//!   spring's sizes (batch 200 of 8-wide states; the full 750 samples of 2-wide states).
+//!
 //! Batches 1, 200, 1 000 and 65 536; f32 and f64.
 //!
 //! `cargo bench --bench training` (`-- gradient_step/f32` to filter).
@@ -282,8 +286,70 @@ fn primitives(c: &mut Criterion) {
     group.finish();
 }
 
+fn ensemble(c: &mut Criterion) {
+    use hnn::systems::Split;
+    use hnn::train::training::{train, train_ensemble, RunContext, TrainConfig, TrainData};
+    use hnn::train::{ModelKind, ModelSpec, ModelState};
+    setup();
+    let mut group = c.benchmark_group("ensemble_8_seeds");
+    group.sample_size(10);
+    const STEPS: usize = 20;
+    for (name, dof, rows, batch) in [("two_body", 4, 4000, 200), ("spring", 1, 750, 0)] {
+        let split = |n: usize| Split {
+            z: states(n, 2 * dof, DType::F32, &Device::Cpu),
+            dz: states(n, 2 * dof, DType::F32, &Device::Cpu),
+            t: None,
+        };
+        let data: Vec<TrainData> =
+            (0..8).map(|_| TrainData::Derivatives { train: split(rows), test: split(100) }).collect();
+        let mut models = vec![];
+        let mut sets = vec![];
+        for (seed, d) in data.iter().enumerate() {
+            for kind in [ModelKind::HNN, ModelKind::BASELINE] {
+                let spec = ModelSpec { kind, dof, hidden: HIDDEN.to_vec(), activation: Activation::Tanh };
+                models.push(ModelState::new(spec, DType::F32, &Device::Cpu, seed as u64).unwrap());
+                sets.push(d);
+            }
+        }
+        let cfg = TrainConfig {
+            objective: Default::default(),
+            steps: STEPS,
+            batch_size: batch,
+            optimizer: OptimizerKind::Adam,
+            learning_rate: 1e-3,
+            weight_decay: 1e-4,
+            schedule: Default::default(),
+            grad_clip: None,
+            input_noise: 0.0,
+            eval_every: STEPS,
+            checkpoint_every: 0,
+        };
+        let ctxs: Vec<RunContext> =
+            (0..models.len()).map(|i| RunContext { seed: i as u64, ..RunContext::default() }).collect();
+        group.throughput(Throughput::Elements((models.len() * STEPS) as u64));
+        group.bench_function(BenchmarkId::new("sequential", name), |b| {
+            b.iter(|| {
+                for ((m, d), ctx) in models.iter().zip(&sets).zip(&ctxs) {
+                    train(m, d, &cfg, ctx, None).unwrap();
+                }
+            })
+        });
+        group.bench_function(BenchmarkId::new("ensemble", name), |b| {
+            let members: Vec<&ModelState> = models.iter().collect();
+            let resumes = vec![None; members.len()];
+            b.iter(|| {
+                for r in train_ensemble(&members, &sets, &cfg, &ctxs, &resumes).unwrap() {
+                    r.unwrap();
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    ensemble,
     forward_grad,
     gradient_step,
     trajectory_step,

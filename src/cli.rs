@@ -55,6 +55,10 @@ enum Command {
         /// Skip the plots.
         #[arg(long)]
         no_plots: bool,
+        /// Train the seeds one after another. By default (on the CPU) every model of every seed
+        /// trains in one ensemble, with the same results in less time.
+        #[arg(long)]
+        sequential: bool,
         #[command(flatten)]
         compute: Compute,
     },
@@ -316,7 +320,7 @@ fn progress() -> bool {
 
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Exp { name, seeds, seed, steps, out, data, no_plots, compute } => {
+        Command::Exp { name, seeds, seed, steps, out, data, no_plots, sequential, compute } => {
             if seeds == 0 {
                 return Err(Error::Config("--seeds must be at least 1".into()));
             }
@@ -329,6 +333,7 @@ fn run(command: Command) -> Result<()> {
                 data_path: data,
                 progress: progress(),
                 plots: !no_plots,
+                ensemble: !sequential,
             };
             let (runs, exp_name) = match Config::read(&name)? {
                 Config::State(cfg) => (experiment::run(&cfg, &opts)?, cfg.name),

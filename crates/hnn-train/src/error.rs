@@ -33,6 +33,9 @@ pub enum Error {
     /// The requested device or precision is not available.
     #[error("device: {0}")]
     Device(String),
+    /// Some seeds of a multi-seed run failed (the others' results are written); names each.
+    #[error("{0}")]
+    Seeds(String),
     /// A plot could not be drawn.
     #[error("plot {path}: {problem}")]
     Plot { path: PathBuf, problem: String },

@@ -11,7 +11,7 @@ use crate::eval::{evaluate, EvalConfig, EvalSet, ModelMetrics, Rollouts};
 use crate::model::{ModelKind, ModelSpec, ModelState};
 use crate::plots::{line_chart, Chart, Series};
 use crate::thermostat::{ExactMarginal, Samples, ThermostatResult};
-use crate::training::{train, Objective, RunContext, TrainConfig, TrainData, TrainReport};
+use crate::training::{train_ensemble, Objective, RunContext, TrainConfig, TrainData, TrainReport};
 use hnn_systems::derivatives::DerivativeSettings;
 use hnn_systems::{real, Dataset, InitialStates, System, TrajectoryTask};
 use serde::{Deserialize, Serialize};
@@ -341,6 +341,10 @@ pub struct RunOptions {
     pub progress: bool,
     /// Draw plots.
     pub plots: bool,
+    /// Train the models of every seed as one ensemble (CPU only; see
+    /// [`train_ensemble`]): the same results as one seed after another, in less time. Off:
+    /// seed after seed.
+    pub ensemble: bool,
 }
 
 impl Default for RunOptions {
@@ -354,6 +358,7 @@ impl Default for RunOptions {
             data_path: None,
             progress: false,
             plots: true,
+            ensemble: true,
         }
     }
 }
@@ -413,6 +418,11 @@ pub fn model_seed(seed: u64, kind: ModelKind) -> u64 {
 }
 
 /// Runs an experiment for every seed; returns the metrics of each run.
+///
+/// On the CPU with [`RunOptions::ensemble`] (the default) every model of every seed trains in
+/// one ensemble ([`train_ensemble`]): each ends bit for bit as it would alone, and a model that
+/// diverges stops alone; the seeds whose models all trained are evaluated and written, and the
+/// failures are reported together at the end.
 pub fn run(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<Vec<RunMetrics>> {
     let mut cfg = cfg.clone();
     if let Some(steps) = opts.steps {
@@ -421,14 +431,105 @@ pub fn run(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<Vec<RunMetrics>>
     }
     let device = select_device(opts.device)?;
     check_precision(&device, opts.precision)?;
+    let groups: Vec<&[u64]> =
+        if opts.ensemble && device.is_cpu() { vec![&opts.seeds[..]] } else { opts.seeds.chunks(1).collect() };
     let mut all = vec![];
-    for &seed in &opts.seeds {
-        all.push(run_seed(&cfg, opts, &device, seed)?);
+    let mut failed: Vec<(u64, Error)> = vec![];
+    for group in groups {
+        for (seed, outcome) in group.iter().zip(run_group(&cfg, opts, &device, group)?) {
+            match outcome {
+                Ok(metrics) => all.push(metrics),
+                Err(e) => failed.push((*seed, e)),
+            }
+        }
     }
-    Ok(all)
+    if failed.is_empty() {
+        return Ok(all);
+    }
+    if opts.seeds.len() == 1 {
+        return Err(failed.pop().expect("one failure").1);
+    }
+    let written: Vec<String> = all.iter().map(|m| m.seed.to_string()).collect();
+    let reasons: Vec<String> = failed.iter().map(|(seed, e)| format!("seed {seed}: {e}")).collect();
+    Err(Error::Seeds(format!(
+        "{} of {} seeds failed ({}); the results of seeds [{}] are written",
+        failed.len(),
+        opts.seeds.len(),
+        reasons.join("; "),
+        written.join(", ")
+    )))
 }
 
-fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Device, seed: u64) -> Result<RunMetrics> {
+/// One seed's data, evaluation set and output folder.
+struct SeedRun {
+    seed: u64,
+    dir: PathBuf,
+    ds: Dataset,
+    set: EvalSet,
+    data: TrainData,
+    started: std::time::Instant,
+}
+
+/// Runs `seeds`, all their models trained as one ensemble (with [`RunOptions::ensemble`], else
+/// one after another); one outcome per seed.
+fn run_group(
+    cfg: &ExperimentConfig,
+    opts: &RunOptions,
+    device: &candle_core::Device,
+    seeds: &[u64],
+) -> Result<Vec<Result<RunMetrics>>> {
+    let runs: Vec<SeedRun> = seeds.iter().map(|&seed| prepare_seed(cfg, opts, device, seed)).collect::<Result<_>>()?;
+    let dtype = opts.precision.dtype();
+    let mut states = vec![];
+    let mut ctxs = vec![];
+    for run in &runs {
+        for &kind in &cfg.model.kinds {
+            let mseed = model_seed(run.seed, kind);
+            states.push(ModelState::new(cfg.model_spec(kind, run.ds.meta.dof), dtype, device, mseed)?);
+            ctxs.push(RunContext {
+                seed: mseed,
+                checkpoint: Some(run.dir.join(format!("{}.safetensors", kind.name()))),
+                info: cfg.training_info(&run.ds, mseed),
+                progress: opts.progress,
+                label: format!("{} {}", cfg.name, kind.name()),
+            });
+        }
+    }
+    let kinds = cfg.model.kinds.len();
+    tracing::info!(experiment = %cfg.name, seeds = ?seeds, models = states.len(), steps = cfg.train.steps, "training");
+    let data: Vec<&TrainData> = runs.iter().flat_map(|r| std::iter::repeat_n(&r.data, kinds)).collect();
+    let members: Vec<&ModelState> = states.iter().collect();
+    let mut reports = if opts.ensemble {
+        train_ensemble(&members, &data, &cfg.train, &ctxs, &vec![None; members.len()])?
+    } else {
+        let mut reports = vec![];
+        for i in 0..members.len() {
+            let alone = (&members[i..=i], &data[i..=i], &ctxs[i..=i]);
+            reports.extend(train_ensemble(alone.0, alone.1, &cfg.train, alone.2, &[None])?);
+        }
+        reports
+    }
+    .into_iter();
+    let mut states = states.into_iter();
+    let mut outcomes = vec![];
+    for run in &runs {
+        let trained: Vec<(ModelKind, ModelState, Result<TrainReport>)> = cfg
+            .model
+            .kinds
+            .iter()
+            .map(|&kind| (kind, states.next().expect("one per model"), reports.next().expect("one per model")))
+            .collect();
+        let outcome = finish_seed(cfg, opts, device, run, trained);
+        if let Err(e) = &outcome {
+            tracing::error!(experiment = %cfg.name, seed = run.seed, "{e}");
+        }
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
+/// Loads a seed's data and builds its evaluation set.
+fn prepare_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Device, seed: u64) -> Result<SeedRun> {
     let started = std::time::Instant::now();
     let dir = opts.out.join(&cfg.name).join(seed.to_string());
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -445,24 +546,31 @@ fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Dev
     let truth = cfg.eval.truth.clone().or_else(|| cfg.data.truth()).expect("validated");
     let set = EvalSet::new(&cfg.eval, truth, cfg.data.sampler(), &ds, seed)?;
     let data = TrainData::new(&ds, &cfg.train.objective, dtype, device)?;
+    Ok(SeedRun { seed, dir, ds, set, data, started })
+}
+
+/// Evaluates a seed's trained models and writes its metrics and plots; the first model that
+/// failed to train fails the seed.
+fn finish_seed(
+    cfg: &ExperimentConfig,
+    opts: &RunOptions,
+    device: &candle_core::Device,
+    run: &SeedRun,
+    trained: Vec<(ModelKind, ModelState, Result<TrainReport>)>,
+) -> Result<RunMetrics> {
+    let SeedRun { seed, dir, ds, set, data, started } = run;
+    let (seed, dir, set) = (*seed, dir.as_path(), set);
     let mut models = BTreeMap::new();
     let mut reports: Vec<(ModelKind, TrainReport, Rollouts)> = vec![];
     let mut recording: Vec<(ModelKind, crate::paper::RecordingEnergy)> = vec![];
     let mut thermostat_samples: Vec<(ModelKind, Vec<(ThermostatResult, Samples)>)> = vec![];
-    for &kind in &cfg.model.kinds {
-        let mseed = model_seed(seed, kind);
-        let state = ModelState::new(cfg.model_spec(kind, ds.meta.dof), dtype, device, mseed)?;
-        let ctx = RunContext {
-            seed: mseed,
-            checkpoint: Some(dir.join(format!("{}.safetensors", kind.name()))),
-            info: cfg.training_info(&ds, mseed),
-            progress: opts.progress,
-            label: format!("{} {}", cfg.name, kind.name()),
-        };
-        tracing::info!(experiment = %cfg.name, seed, model = kind.name(), steps = cfg.train.steps, "training");
-        let report = train(&state, &data, &cfg.train, &ctx, None)?;
+    for (kind, state, report) in trained {
+        let report = report.map_err(|e| match e {
+            Error::Diverged { .. } => e,
+            e => Error::Config(format!("training the `{}` model: {e}", kind.name())),
+        })?;
         let (metrics, rollouts) =
-            evaluate(&state, &cfg.train.objective, &data, &set, &cfg.eval).map_err(|e| match e {
+            evaluate(&state, &cfg.train.objective, data, set, &cfg.eval).map_err(|e| match e {
                 Error::Evaluation(_) => e,
                 e => Error::Evaluation(format!("the `{}` model: {e}", kind.name())),
             })?;
@@ -499,10 +607,10 @@ fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Dev
         reports.push((kind, report, rollouts));
     }
     if opts.plots {
-        if let Err(e) = draw_thermostat(&dir, cfg, &set, &thermostat_samples) {
+        if let Err(e) = draw_thermostat(dir, cfg, set, &thermostat_samples) {
             tracing::warn!("thermostat plots not drawn: {e}");
         }
-        if let Err(e) = draw_plots(&dir, cfg, &set, &reports, &recording) {
+        if let Err(e) = draw_plots(dir, cfg, set, &reports, &recording) {
             tracing::warn!("plots not drawn: {e}");
         }
     }
@@ -513,9 +621,9 @@ fn run_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core::Dev
         opts,
         steps: cfg.train.steps,
         samples: (ds.train.len(), ds.test.len()),
-        started,
+        started: *started,
     };
-    RunMetrics::write(setup, models, &dir, &cfg.to_toml())
+    RunMetrics::write(setup, models, dir, &cfg.to_toml())
 }
 
 /// Per temperature, `thermostat_kT.png`: the exact Boltzmann position density of the true H and

@@ -453,7 +453,7 @@ pub fn train_loop(
     let mut gradients = |active: &mut [(usize, &mut ChaCha8Rng)]| {
         active.iter_mut().map(|(_, rng)| task.batch_gradients(cfg.batch_size, cfg.input_noise, rng)).collect()
     };
-    let mut reports = lockstep(&[task], &mut gradients, cfg, std::slice::from_ref(ctx), &[resume], None)?;
+    let mut reports = lockstep(&[task], &mut gradients, cfg, std::slice::from_ref(ctx), &[resume], None, false)?;
     reports.pop().expect("one member")
 }
 
@@ -486,6 +486,8 @@ pub fn train_ensemble(
     let trainers: Vec<FieldTrainer<'_>> =
         states.iter().zip(data).map(|(s, d)| FieldTrainer::new(s, d, &cfg.objective)).collect::<Result<_>>()?;
     let tasks: Vec<&dyn Trainable> = trainers.iter().map(|t| t as &dyn Trainable).collect();
+    // On other devices the members queue their kernels one after another.
+    let cpu = states.iter().all(|s| s.device.is_cpu());
     // Models without a kernel build autograd graphs, deep ones for trajectory matching: their
     // workers get the large stack that `threads::run_sized` gives a single run.
     let pool = rayon::ThreadPoolBuilder::new()
@@ -494,24 +496,28 @@ pub fn train_ensemble(
         .build()
         .map_err(|e| Error::Config(format!("cannot start the ensemble's threads: {e}")))?;
     let mut gradients = |active: &mut [(usize, &mut ChaCha8Rng)]| -> Vec<Result<(f64, Gradients)>> {
+        use rayon::prelude::*;
+        // Each member draws with its own sampler: side by side, the same draws.
+        let draw = |(i, rng): &mut (usize, &mut ChaCha8Rng)| trainers[*i].draw(cfg.batch_size, cfg.input_noise, rng);
         let batches: Vec<Result<(Tensor, Tensor)>> =
-            active.iter_mut().map(|(i, rng)| trainers[*i].draw(cfg.batch_size, cfg.input_noise, rng)).collect();
-        ensemble_gradients(&trainers, active, batches, &pool)
+            if cpu { active.par_iter_mut().map(draw).collect() } else { active.iter_mut().map(draw).collect() };
+        ensemble_gradients(&trainers, active, batches, cpu.then_some(&pool))
     };
     let bar = (n > 1).then(|| {
         let label = format!("{} (×{n})", ctxs.first().map(|c| c.label.as_str()).unwrap_or_default());
         Progress::new(ctxs.iter().any(|c| c.progress), &label, cfg.steps, 0)
     });
-    lockstep(&tasks, &mut gradients, cfg, ctxs, resumes, bar)
+    lockstep(&tasks, &mut gradients, cfg, ctxs, resumes, bar, cpu)
 }
 
 /// The gradients of each active member's batch: members with a kernel in one
-/// [`exec::ensemble_gradient_matching`] call, the others side by side in `pool`.
+/// [`exec::ensemble_gradient_matching`] call, the others side by side in `pool` (one after
+/// another without one).
 fn ensemble_gradients(
     trainers: &[FieldTrainer<'_>],
     active: &[(usize, &mut ChaCha8Rng)],
     batches: Vec<Result<(Tensor, Tensor)>>,
-    pool: &rayon::ThreadPool,
+    pool: Option<&rayon::ThreadPool>,
 ) -> Vec<Result<(f64, Gradients)>> {
     use rayon::prelude::*;
     let mut out: Vec<Option<Result<(f64, Gradients)>>> = (0..active.len()).map(|_| None).collect();
@@ -542,14 +548,14 @@ fn ensemble_gradients(
         }
     }
     let rest: Vec<usize> = (0..active.len()).filter(|k| out[*k].is_none()).collect();
-    let computed: Vec<Result<(f64, Gradients)>> = pool.install(|| {
-        rest.par_iter()
-            .map(|&k| {
-                let (input, target) = batches[k].as_ref().expect("failed draws are answered above");
-                trainers[active[k].0].gradients(input, target)
-            })
-            .collect()
-    });
+    let one = |&k: &usize| {
+        let (input, target) = batches[k].as_ref().expect("failed draws are answered above");
+        trainers[active[k].0].gradients(input, target)
+    };
+    let computed: Vec<Result<(f64, Gradients)>> = match pool {
+        Some(pool) => pool.install(|| rest.par_iter().map(one).collect()),
+        None => rest.iter().map(one).collect(),
+    };
     for (k, g) in rest.into_iter().zip(computed) {
         out[k] = Some(g);
     }
@@ -692,7 +698,8 @@ impl MemberRun {
 /// The one training loop: members step together, each with its own optimizer, sampler, curves,
 /// checkpoint and resume point; `gradients` computes the (loss, gradients) of every active
 /// member's next batch, given (member index, its sampler). A member whose step fails stops with
-/// its error; the others go on. `bar`: one progress bar for all members (else one each).
+/// its error; the others go on. `bar`: one progress bar for all members (else one each);
+/// `parallel`: the optimizer updates on rayon's threads (CPU variables).
 fn lockstep(
     tasks: &[&dyn Trainable],
     gradients: &mut dyn FnMut(&mut [(usize, &mut ChaCha8Rng)]) -> Vec<Result<(f64, Gradients)>>,
@@ -700,6 +707,7 @@ fn lockstep(
     ctxs: &[RunContext],
     resumes: &[Option<&Path>],
     bar: Option<Progress>,
+    parallel: bool,
 ) -> Result<Vec<Result<TrainReport>>> {
     use rayon::prelude::*;
     cfg.validate()?;
@@ -741,7 +749,7 @@ fn lockstep(
             let m = slots[i].take().expect("each member once");
             runs.push((i, &mut m.run, value, grads));
         }
-        let updated: Vec<(usize, f64, Result<()>)> = if runs.len() == 1 {
+        let updated: Vec<(usize, f64, Result<()>)> = if !parallel || runs.len() == 1 {
             runs.into_iter().map(|(i, run, v, g)| (i, v, run.update(step, v, &g, cfg))).collect()
         } else {
             runs.into_par_iter().map(|(i, run, v, g)| (i, v, run.update(step, v, &g, cfg))).collect()

@@ -171,7 +171,9 @@ fn cpu_gradient_matching<T: cpu::Real + WithDType>(
 /// ([`cpu::ensemble_gradient_matching`], each member's result bit for bit that of
 /// [`network_gradient_matching`]); `None` where some member has no CPU kernel (another device
 /// or dtype), and the caller computes the members one by one.
-pub fn ensemble_gradient_matching(members: &[(NetworkField<'_>, &Tensor, &Tensor)]) -> Result<Option<Vec<LossGradients>>> {
+pub fn ensemble_gradient_matching(
+    members: &[(NetworkField<'_>, &Tensor, &Tensor)],
+) -> Result<Option<Vec<LossGradients>>> {
     let Some((_, z0, _)) = members.first() else { return Ok(Some(vec![])) };
     let dtype = z0.dtype();
     for (network, z, target) in members {
@@ -198,14 +200,19 @@ pub fn ensemble_gradient_matching(members: &[(NetworkField<'_>, &Tensor, &Tensor
 fn cpu_ensemble_matching<T: cpu::Real + WithDType>(
     members: &[(NetworkField<'_>, &Tensor, &Tensor)],
 ) -> Result<Vec<LossGradients>> {
-    let hosts: Vec<HostWeights<T>> = members.iter().map(|(n, _, _)| HostWeights::of(n.mlp, false)).collect::<Result<_>>()?;
-    let rows: Vec<(Vec<T>, Vec<T>)> =
-        members.iter().map(|(_, z, t)| Ok((flat::<T>(z)?, flat::<T>(t)?))).collect::<Result<_>>()?;
+    use rayon::prelude::*;
+    // Host copies in and gradient tensors out, member by member on rayon's threads (each one's
+    // own copies: the bits do not depend on it).
+    let parallel = members.len() > 1;
+    let hosts: Vec<(HostWeights<T>, Vec<T>, Vec<T>)> = if parallel {
+        members.par_iter().map(host_copies).collect::<Result<_>>()?
+    } else {
+        members.iter().map(host_copies).collect::<Result<_>>()?
+    };
     let kernel_members: Vec<cpu::EnsembleMember<'_, T>> = members
         .iter()
         .zip(&hosts)
-        .zip(&rows)
-        .map(|(((network, _, _), host), (z, t))| cpu::EnsembleMember {
+        .map(|((network, _, _), (host, z, t))| cpu::EnsembleMember {
             form: network.form,
             net: host.view(network.mlp.config().activation),
             z,
@@ -213,7 +220,21 @@ fn cpu_ensemble_matching<T: cpu::Real + WithDType>(
         })
         .collect();
     let grads = cpu::ensemble_gradient_matching(&kernel_members);
-    members.iter().zip(grads).map(|((network, z, _), g)| loss_gradients(network.mlp, z, g)).collect()
+    let out = |((network, z, _), g): (&(NetworkField<'_>, &Tensor, &Tensor), cpu::MlpGradients<T>)| {
+        loss_gradients(network.mlp, z, g)
+    };
+    if parallel {
+        members.par_iter().zip(grads).map(out).collect()
+    } else {
+        members.iter().zip(grads).map(out).collect()
+    }
+}
+
+/// A member's weights, states and targets copied to the host.
+fn host_copies<T: cpu::Real + WithDType>(
+    (network, z, t): &(NetworkField<'_>, &Tensor, &Tensor),
+) -> Result<(HostWeights<T>, Vec<T>, Vec<T>)> {
+    Ok((HostWeights::of(network.mlp, false)?, flat::<T>(z)?, flat::<T>(t)?))
 }
 
 /// A kernel's gradients as tensors paired with the parameters they belong to.
