@@ -165,3 +165,47 @@ fn a_dissipative_model_fitted_to_damped_data_reads_out_its_friction() {
     assert!(e.contains("dissipative_hnn"), "{e}");
     assert!(hnn.evaluate(&data).unwrap().damping_rate.is_none());
 }
+
+#[test]
+fn an_ensemble_fit_ends_where_each_model_would_alone() {
+    let data = oscillator_data(0.25);
+    let shifted = oscillator_data(0.5);
+    let configs = [
+        ModelConfig { seed: 1, ..small(ModelKind::HNN) },
+        ModelConfig { seed: 2, ..small(ModelKind::HNN) },
+        ModelConfig { seed: 3, hidden: vec![16], ..small(ModelKind::BASELINE) },
+    ];
+    let sets = [&data, &shifted, &data];
+    let options = FitOptions { steps: 50, batch_size: 64, seed: Some(7), ..FitOptions::default() };
+    let mut together: Vec<HnnModel> = configs.iter().map(|c| HnnModel::new(c, 1).unwrap()).collect();
+    let reports = HnnModel::fit_ensemble(&mut together, &sets, &options).unwrap();
+    let z = Tensor::from_vec(vec![0.3f64, -0.2, 0.9, 0.1], (2, 2), &Device::Cpu).unwrap();
+    let bits = |m: &HnnModel| -> Vec<u64> {
+        m.predict_derivatives(&z)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_bits())
+            .collect()
+    };
+    for (i, ((config, set), report)) in configs.iter().zip(sets).zip(reports).enumerate() {
+        let mut alone = HnnModel::new(config, 1).unwrap();
+        // Member i samples with seed 7 + i.
+        let own = alone.fit(set, &FitOptions { seed: Some(7 + i as u64), ..options.clone() }).unwrap();
+        assert_eq!(report.unwrap().train_curve, own.train_curve, "model {i}");
+        assert_eq!(bits(&together[i]), bits(&alone), "model {i}: the same predictions bit for bit");
+        assert_eq!(together[i].steps_trained(), 50);
+    }
+    // A dataset that does not fit its model is named by index.
+    let two_dof = {
+        let z = Tensor::zeros((3, 2, 4), DType::F64, &Device::Cpu).unwrap();
+        import::trajectories_on_grid(&[0.0, 0.1, 0.2], &z, &TrajectoryOptions::default()).unwrap()
+    };
+    let err = HnnModel::fit_ensemble(&mut together, &[&data, &two_dof, &data], &options).unwrap_err().to_string();
+    assert!(err.contains("model 1") && err.contains("2 degrees of freedom"), "{err}");
+    let err = HnnModel::fit_ensemble(&mut together, &[&data], &options).unwrap_err().to_string();
+    assert!(err.contains("3 models") && err.contains("got 1"), "{err}");
+}

@@ -5,7 +5,7 @@ use super::HnnModel;
 use crate::checkpoint::TrainingInfo;
 use crate::error::{Error, Result};
 use crate::optim::OptimizerKind;
-use crate::training::{train, Backprop, Objective, RunContext, Schedule, TrainConfig, TrainData, TrainReport};
+use crate::training::{train_ensemble, Backprop, Objective, RunContext, Schedule, TrainConfig, TrainData, TrainReport};
 use hnn_core::IntegratorKind;
 use hnn_systems::Dataset;
 
@@ -98,6 +98,68 @@ impl FitOptions {
 }
 
 pub(super) fn fit(model: &mut HnnModel, data: &Dataset, options: &FitOptions) -> Result<TrainReport> {
+    let mut reports = fit_ensemble(std::slice::from_mut(model), &[data], options)?;
+    reports.pop().expect("one model")
+}
+
+/// Fits `models[i]` to `data[i]`, all as one ensemble (see
+/// [`train_ensemble`](crate::training::train_ensemble)); one report or error per model.
+pub(super) fn fit_ensemble(
+    models: &mut [HnnModel],
+    data: &[&Dataset],
+    options: &FitOptions,
+) -> Result<Vec<Result<TrainReport>>> {
+    if models.len() != data.len() {
+        return Err(Error::Config(format!(
+            "fitting an ensemble of {} models needs one dataset each, got {}",
+            models.len(),
+            data.len()
+        )));
+    }
+    let cfg = options.train_config();
+    let mut tdata = vec![];
+    let mut ctxs = vec![];
+    for (i, (model, data)) in models.iter().zip(data).enumerate() {
+        let which = if models.len() > 1 { format!("model {i}: ") } else { String::new() };
+        check_data(model, data, options).map_err(|e| match e {
+            Error::Config(m) => Error::Config(format!("{which}{m}")),
+            e => e,
+        })?;
+        tdata.push(TrainData::new(data, &cfg.objective, model.state.dtype, &model.state.device)?);
+        ctxs.push(RunContext {
+            // One sampler seed for all would draw the same batch indices for every member.
+            seed: options.seed.map_or(model.info.seed, |s| s.wrapping_add(i as u64)),
+            checkpoint: None,
+            info: TrainingInfo::default(),
+            progress: options.progress,
+            label: format!("fit {}", model.state.spec.kind),
+        });
+    }
+    let states: Vec<&crate::ModelState> = models.iter().map(|m| &m.state).collect();
+    let reports = train_ensemble(&states, &tdata.iter().collect::<Vec<_>>(), &cfg, &ctxs, &vec![None; models.len()])?;
+    let (mode, integrator, substeps) = match &cfg.objective {
+        Objective::Gradient => ("gradient", None, None),
+        Objective::Trajectory { integrator, substeps, .. } => {
+            ("trajectory", Some(integrator.name().to_string()), Some(*substeps as f64))
+        }
+    };
+    for ((model, data), report) in models.iter_mut().zip(data).zip(&reports) {
+        let Ok(report) = report else { continue };
+        let steps = report.steps_run;
+        model.info = TrainingInfo {
+            mode: mode.into(),
+            integrator: integrator.clone(),
+            dt: substeps.and_then(|s| data.meta.dt.map(|d| d / s)),
+            step: model.info.step + steps,
+            seed: model.info.seed,
+            experiment: None,
+        };
+    }
+    Ok(reports)
+}
+
+/// Checks that `data` fits `model` and the objective.
+fn check_data(model: &HnnModel, data: &Dataset, options: &FitOptions) -> Result<()> {
     let spec = &model.state.spec;
     if data.meta.dof != spec.dof {
         return Err(Error::Config(format!(
@@ -120,30 +182,5 @@ pub(super) fn fit(model: &mut HnnModel, data: &Dataset, options: &FitOptions) ->
             }
         }
     }
-    let cfg = options.train_config();
-    let tdata = TrainData::new(data, &cfg.objective, model.state.dtype, &model.state.device)?;
-    let seed = options.seed.unwrap_or(model.info.seed);
-    let ctx = RunContext {
-        seed,
-        checkpoint: None,
-        info: TrainingInfo::default(),
-        progress: options.progress,
-        label: format!("fit {}", spec.kind),
-    };
-    let report = train(&model.state, &tdata, &cfg, &ctx, None)?;
-    let (mode, integrator, dt) = match &cfg.objective {
-        Objective::Gradient => ("gradient", None, None),
-        Objective::Trajectory { integrator, substeps, .. } => {
-            ("trajectory", Some(integrator.name().to_string()), data.meta.dt.map(|d| d / *substeps as f64))
-        }
-    };
-    model.info = TrainingInfo {
-        mode: mode.into(),
-        integrator,
-        dt,
-        step: model.info.step + report.steps_run,
-        seed: model.info.seed,
-        experiment: None,
-    };
-    Ok(report)
+    Ok(())
 }

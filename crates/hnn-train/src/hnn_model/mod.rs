@@ -102,6 +102,25 @@ impl HnnModel {
         Ok(report)
     }
 
+    /// Fits `models[i]` to `data[i]` as one ensemble: the seeds of a study, or models of
+    /// different kinds and sizes, all with the same `options`, stepping together (on the CPU the
+    /// kernels of all of them run as one job). Each model ends bit for bit where its own
+    /// [`fit`](Self::fit) would, with `options.seed`, if set, offset by its index so that the
+    /// members draw different batches. One report per model: a model whose training diverges
+    /// stops with its error there while the others finish; the outer error is for settings
+    /// that stop all (a dataset that does not fit its model, mismatched lengths).
+    pub fn fit_ensemble(
+        models: &mut [HnnModel],
+        data: &[&Dataset],
+        options: &FitOptions,
+    ) -> Result<Vec<Result<TrainReport>>> {
+        let reports = fit::fit_ensemble(models, data, options)?;
+        for model in models.iter() {
+            *model.frozen.lock().expect("not poisoned") = None;
+        }
+        Ok(reports)
+    }
+
     /// ż at states `z` (`[N, 2n]`, or one state `[2n]`), in the dtype of `z`.
     pub fn predict_derivatives(&self, z: &Tensor) -> Result<Tensor> {
         let (input, back) = self.input(z, "z")?;
