@@ -153,6 +153,37 @@ fn the_command_runs_its_built_in_experiments_from_any_directory() {
 }
 
 #[test]
+fn seeds_trained_as_one_ensemble_leave_the_files_of_seed_after_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["exp", "spring", "--seeds", "2", "--steps", "6", "--no-plots", "--out", out];
+        args.extend(extra);
+        ok(d, &args)
+    };
+    run("together", &[]);
+    run("apart", &["--sequential"]);
+    for seed in ["0", "1"] {
+        for file in ["hnn.safetensors", "hnn.optim.safetensors", "baseline.safetensors", "baseline.optim.safetensors"] {
+            let read = |out: &str| std::fs::read(d.join(out).join("spring").join(seed).join(file)).unwrap();
+            assert!(read("together") == read("apart"), "seed {seed}: {file} differs");
+        }
+    }
+    // Every seed diverging: each is named, and the command fails.
+    let cfg = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/spring.toml")).unwrap();
+    std::fs::write(
+        d.join("wild.toml"),
+        cfg.replace("name = \"spring\"", "name = \"wild\"").replace("learning_rate = 1e-3", "learning_rate = 1e300"),
+    )
+    .unwrap();
+    refused(
+        d,
+        &["exp", "wild.toml", "--seeds", "2", "--steps", "3", "--no-plots"],
+        "2 of 2 seeds failed (seed 0: training diverged",
+    );
+}
+
+#[test]
 fn fit_trains_on_a_users_file_and_writes_a_run_directory() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

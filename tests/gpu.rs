@@ -269,3 +269,66 @@ fn the_pixel_experiment_runs_on_the_gpu_and_follows_the_cpu() {
     }
     assert!(dir.path().join("gpu/pixels/0/rollout.gif").is_file());
 }
+
+#[test]
+fn an_ensemble_on_the_gpu_ends_where_each_member_would_alone() {
+    // Three seeds of the HNN and the baseline in one `train_ensemble` on the GPU, against each
+    // trained alone there and against the CPU ensemble.
+    let cfg = smoke("spring", 30);
+    let device = cuda();
+    let ctx = |i: usize| RunContext {
+        seed: 9 + i as u64,
+        checkpoint: None,
+        info: TrainingInfo::default(),
+        progress: false,
+        label: "gpu".into(),
+    };
+    let members: Vec<(u64, ModelKind)> =
+        (0..3).flat_map(|seed| [(seed, ModelKind::HNN), (seed, ModelKind::BASELINE)]).collect();
+    let run = |device: &Device, together: bool| -> Vec<Vec<Tensor>> {
+        let data: Vec<TrainData> = members
+            .iter()
+            .map(|(seed, _)| {
+                let ds = cfg.data.load(*seed, None).unwrap();
+                TrainData::new(&ds, &cfg.train.objective, DType::F64, device).unwrap()
+            })
+            .collect();
+        let states: Vec<ModelState> = members
+            .iter()
+            .map(|(seed, kind)| {
+                let spec = ModelSpec {
+                    kind: *kind,
+                    dof: 1,
+                    hidden: cfg.model.hidden.clone(),
+                    activation: hnn_core::Activation::Tanh,
+                };
+                ModelState::new(spec, DType::F64, device, *seed).unwrap()
+            })
+            .collect();
+        let ctxs: Vec<RunContext> = (0..members.len()).map(ctx).collect();
+        if together {
+            let reports = hnn::train::training::train_ensemble(
+                &states.iter().collect::<Vec<_>>(),
+                &data.iter().collect::<Vec<_>>(),
+                &cfg.train,
+                &ctxs,
+                &vec![None; members.len()],
+            )
+            .unwrap();
+            assert!(reports.iter().all(Result::is_ok));
+        } else {
+            for ((s, d), c) in states.iter().zip(&data).zip(&ctxs) {
+                train(s, d, &cfg.train, c, None).unwrap();
+            }
+        }
+        states.iter().map(|s| s.named_vars().iter().map(|(_, v)| v.as_tensor().clone()).collect()).collect()
+    };
+    let (gpu_together, gpu_alone, cpu_together) = (run(&device, true), run(&device, false), run(&Device::Cpu, true));
+    for (i, ((t, a), c)) in gpu_together.iter().zip(&gpu_alone).zip(&cpu_together).enumerate() {
+        for ((t, a), c) in t.iter().zip(a).zip(c) {
+            assert_eq!(rel(t, a), 0.0, "member {i}: the GPU ensemble against the member alone");
+            let e = rel(t, c);
+            assert!(e < 1e-8, "member {i}: GPU and CPU ensembles differ by {e:.2e}");
+        }
+    }
+}

@@ -643,7 +643,7 @@ impl<'a> Member<'a> {
     /// The test loss and checkpoint after `step`, where due.
     fn after_update(&mut self, step: usize, value: f64, cfg: &TrainConfig) -> Result<()> {
         let run = &mut self.run;
-        if step % cfg.eval_every == 0 || step == cfg.steps {
+        if step.is_multiple_of(cfg.eval_every) || step == cfg.steps {
             let test = self.task.test_loss()?;
             if test.is_infinite() {
                 return Err(diverged(step, "the test loss", cfg));
@@ -653,14 +653,14 @@ impl<'a> Member<'a> {
         }
         let last = step == cfg.steps;
         if let Some(path) = &self.ctx.checkpoint {
-            if last || (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) {
+            if last || (cfg.checkpoint_every > 0 && step.is_multiple_of(cfg.checkpoint_every)) {
                 if !all_finite(&run.vars)? {
                     return Err(diverged(step, "a weight", cfg));
                 }
                 save(self.task, &run.opt, &run.rng, &run.report, self.ctx, path, step)?;
             }
         }
-        if step % 10 == 0 || last {
+        if step.is_multiple_of(10) || last {
             self.bar.update(step, || format!("loss {value:.3e}"));
         }
         Ok(())
@@ -695,6 +695,9 @@ impl MemberRun {
     }
 }
 
+/// Given the active members (index, sampler), the (loss, gradients) of each one's next batch.
+type StepGradients<'a> = dyn FnMut(&mut [(usize, &mut ChaCha8Rng)]) -> Vec<Result<(f64, Gradients)>> + 'a;
+
 /// The one training loop: members step together, each with its own optimizer, sampler, curves,
 /// checkpoint and resume point; `gradients` computes the (loss, gradients) of every active
 /// member's next batch, given (member index, its sampler). A member whose step fails stops with
@@ -702,7 +705,7 @@ impl MemberRun {
 /// `parallel`: the optimizer updates on rayon's threads (CPU variables).
 fn lockstep(
     tasks: &[&dyn Trainable],
-    gradients: &mut dyn FnMut(&mut [(usize, &mut ChaCha8Rng)]) -> Vec<Result<(f64, Gradients)>>,
+    gradients: &mut StepGradients<'_>,
     cfg: &TrainConfig,
     ctxs: &[RunContext],
     resumes: &[Option<&Path>],
@@ -764,7 +767,7 @@ fn lockstep(
             }
         }
         if let Some(bar) = &bar {
-            if step % 10 == 0 || step == cfg.steps {
+            if step.is_multiple_of(10) || step == cfg.steps {
                 let live: Vec<f64> = members
                     .iter()
                     .filter(|m| m.outcome.is_none() || step == cfg.steps)
