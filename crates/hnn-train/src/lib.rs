@@ -13,7 +13,8 @@
 //!   model registered by name ([`ModelKind`](model::ModelKind)), the built-in kinds, and a model
 //!   with its variables ([`ModelState`](model::ModelState)).
 //! - [`optim`]: Adam (PyTorch semantics) and AdamW with checkpointable state.
-//! - [`training`]: gradient and trajectory matching, the training loop.
+//! - [`training`]: gradient and trajectory matching, the training loop, for one model or an
+//!   ensemble of many stepping together (each bit for bit its own run).
 //! - [`checkpoint`]: safetensors checkpoints with JSON metadata and a checksum, atomic, verified
 //!   and validated on load.
 //! - [`eval`]: derivative losses, energy MSE and other rollout metrics.

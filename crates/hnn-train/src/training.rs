@@ -1,6 +1,8 @@
 //! Training: gradient matching and trajectory matching, with mini-batches, Adam/AdamW, a
 //! learning-rate schedule, gradient clipping, optional input noise, periodic test loss,
-//! atomic checkpoints, a stop with a clear error on NaN/Inf, and exact resumption.
+//! atomic checkpoints, a stop with a clear error on NaN/Inf, and exact resumption; for one
+//! model ([`train`], [`train_loop`]) or an ensemble of many in lockstep ([`train_ensemble`]),
+//! through one loop.
 
 use crate::checkpoint::{self, ResumeInfo, TrainingInfo};
 use crate::error::{Error, Result};
@@ -464,8 +466,10 @@ pub fn train_loop(
 /// on rayon's threads; the optimizer updates run side by side too.
 ///
 /// Every member's weights, curves and checkpoints are bit for bit those of its own [`train`]
-/// (same thread count; tested in f64 and f32). A member that diverges, or whose step fails, stops with its
-/// error in its slot while the others carry on; the outer error is for settings that stop all.
+/// (same thread count; tested in f64 and f32), and an ensemble of one is [`train`]. A member
+/// that diverges, or whose step fails, stops with its error in its slot while the others carry
+/// on; the outer error is for settings that stop all (and for a resume point that cannot be
+/// used, found before any step).
 pub fn train_ensemble(
     states: &[&ModelState],
     data: &[&TrainData],
@@ -482,6 +486,10 @@ pub fn train_ensemble(
             ctxs.len(),
             resumes.len()
         )));
+    }
+    if n == 1 {
+        // An ensemble of one is the single run, thread budget included.
+        return Ok(vec![train(states[0], data[0], cfg, &ctxs[0], resumes[0])]);
     }
     let trainers: Vec<FieldTrainer<'_>> =
         states.iter().zip(data).map(|(s, d)| FieldTrainer::new(s, d, &cfg.objective)).collect::<Result<_>>()?;
@@ -503,10 +511,7 @@ pub fn train_ensemble(
             if cpu { active.par_iter_mut().map(draw).collect() } else { active.iter_mut().map(draw).collect() };
         ensemble_gradients(&trainers, active, batches, cpu.then_some(&pool))
     };
-    let bar = (n > 1).then(|| {
-        let label = format!("{} (×{n})", ctxs.first().map(|c| c.label.as_str()).unwrap_or_default());
-        Progress::new(ctxs.iter().any(|c| c.progress), &label, cfg.steps, 0)
-    });
+    let bar = Some(Progress::new(ctxs.iter().any(|c| c.progress), &format!("{n} models"), cfg.steps, 0));
     lockstep(&tasks, &mut gradients, cfg, ctxs, resumes, bar, cpu)
 }
 
@@ -770,7 +775,7 @@ fn lockstep(
             if step.is_multiple_of(10) || step == cfg.steps {
                 let live: Vec<f64> = members
                     .iter()
-                    .filter(|m| m.outcome.is_none() || step == cfg.steps)
+                    .filter(|m| !matches!(m.outcome, Some(Err(_))))
                     .filter_map(|m| m.run.report.train_curve.last().copied())
                     .collect();
                 let mean = live.iter().sum::<f64>() / live.len().max(1) as f64;
