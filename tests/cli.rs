@@ -168,6 +168,11 @@ fn seeds_trained_as_one_ensemble_leave_the_files_of_seed_after_seed() {
             let read = |out: &str| std::fs::read(d.join(out).join("spring").join(seed).join(file)).unwrap();
             assert!(read("together") == read("apart"), "seed {seed}: {file} differs");
         }
+        // metrics.json says how many models shared the training time.
+        let metrics =
+            |out: &str| std::fs::read_to_string(d.join(out).join("spring").join(seed).join("metrics.json")).unwrap();
+        assert!(metrics("together").contains("\"ensemble_models\": 4"), "{}", metrics("together"));
+        assert!(metrics("apart").contains("\"ensemble_models\": 1"), "{}", metrics("apart"));
     }
     // Every seed diverging: each is named, and the command fails.
     let cfg = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/spring.toml")).unwrap();

@@ -368,8 +368,11 @@ impl Default for RunOptions {
 pub struct ModelRun {
     /// Evaluation.
     pub metrics: ModelMetrics,
-    /// Training wall time, seconds.
+    /// Training wall time, seconds: in an ensemble, that of the whole ensemble.
     pub train_seconds: f64,
+    /// How many models trained together in this model's ensemble (1: alone).
+    #[serde(default = "one")]
+    pub ensemble_models: usize,
     /// Optimizer steps per second.
     pub steps_per_second: f64,
     /// Last training (batch) loss.
@@ -377,15 +380,27 @@ pub struct ModelRun {
     pub final_train_loss: f64,
 }
 
+fn one() -> usize {
+    1
+}
+
 impl ModelRun {
-    /// A model's evaluation together with the timing and last loss of its training.
+    /// A model's evaluation together with the timing and last loss of its training (alone; see
+    /// [`ModelRun::in_ensemble`]).
     pub fn new(metrics: ModelMetrics, report: &TrainReport) -> Self {
         Self {
             metrics,
             train_seconds: report.seconds,
+            ensemble_models: 1,
             steps_per_second: report.steps_per_second(),
             final_train_loss: report.train_curve.last().copied().unwrap_or(f64::NAN),
         }
+    }
+
+    /// The same, for a model trained in an ensemble of `models` (its `train_seconds` are the
+    /// ensemble's).
+    pub fn in_ensemble(self, models: usize) -> Self {
+        Self { ensemble_models: models, ..self }
     }
 }
 
@@ -468,6 +483,8 @@ struct SeedRun {
     set: EvalSet,
     data: TrainData,
     started: std::time::Instant,
+    /// How many models train together with this seed's (set once the group is known).
+    ensemble_models: usize,
 }
 
 /// Runs `seeds`, all their models trained as one ensemble (with [`RunOptions::ensemble`], else
@@ -478,7 +495,12 @@ fn run_group(
     device: &candle_core::Device,
     seeds: &[u64],
 ) -> Result<Vec<Result<RunMetrics>>> {
-    let runs: Vec<SeedRun> = seeds.iter().map(|&seed| prepare_seed(cfg, opts, device, seed)).collect::<Result<_>>()?;
+    let mut runs: Vec<SeedRun> =
+        seeds.iter().map(|&seed| prepare_seed(cfg, opts, device, seed)).collect::<Result<_>>()?;
+    if opts.ensemble {
+        let models = runs.len() * cfg.model.kinds.len();
+        runs.iter_mut().for_each(|r| r.ensemble_models = models);
+    }
     let dtype = opts.precision.dtype();
     let mut states = vec![];
     let mut ctxs = vec![];
@@ -546,7 +568,7 @@ fn prepare_seed(cfg: &ExperimentConfig, opts: &RunOptions, device: &candle_core:
     let truth = cfg.eval.truth.clone().or_else(|| cfg.data.truth()).expect("validated");
     let set = EvalSet::new(&cfg.eval, truth, cfg.data.sampler(), &ds, seed)?;
     let data = TrainData::new(&ds, &cfg.train.objective, dtype, device)?;
-    Ok(SeedRun { seed, dir, ds, set, data, started })
+    Ok(SeedRun { seed, dir, ds, set, data, started, ensemble_models: 1 })
 }
 
 /// Evaluates a seed's trained models and writes its metrics and plots; the first model that
@@ -558,7 +580,7 @@ fn finish_seed(
     run: &SeedRun,
     trained: Vec<(ModelKind, ModelState, Result<TrainReport>)>,
 ) -> Result<RunMetrics> {
-    let SeedRun { seed, dir, ds, set, data, started } = run;
+    let SeedRun { seed, dir, ds, set, data, started, .. } = run;
     let (seed, dir, set) = (*seed, dir.as_path(), set);
     let mut models = BTreeMap::new();
     let mut reports: Vec<(ModelKind, TrainReport, Rollouts)> = vec![];
@@ -603,7 +625,7 @@ fn finish_seed(
                 recording.push((kind, curve));
             }
         }
-        models.insert(kind.name().to_string(), ModelRun::new(metrics, &report));
+        models.insert(kind.name().to_string(), ModelRun::new(metrics, &report).in_ensemble(run.ensemble_models));
         reports.push((kind, report, rollouts));
     }
     if opts.plots {
