@@ -36,6 +36,7 @@ pub struct FitRun {
 #[derive(Serialize)]
 struct Fitted {
     evaluation: Evaluation,
+    /// The wall time of the ensemble all the models trained in.
     train_seconds: f64,
     steps_per_second: f64,
     final_train_loss: f64,
@@ -80,6 +81,7 @@ impl FitRun {
         };
         let mut curves = vec![];
         let mut fitted = vec![];
+        let mut models = vec![];
         for &kind in &self.kinds {
             let config = ModelConfig {
                 kind,
@@ -89,9 +91,23 @@ impl FitRun {
                 seed: self.seed,
                 ..ModelConfig::default()
             };
-            let mut model = HnnModel::new(&config, data.meta.dof)?;
-            tracing::info!(model = kind.name(), steps = self.options.steps, data = %self.data.display(), "fitting");
-            let report = model.fit(&data, &self.options)?;
+            models.push(HnnModel::new(&config, data.meta.dof)?);
+        }
+        let names: Vec<&str> = self.kinds.iter().map(|k| k.name()).collect();
+        tracing::info!(models = ?names, steps = self.options.steps, data = %self.data.display(), "fitting");
+        // All models in one ensemble: each ends as its own fit would.
+        let sets = vec![&data; models.len()];
+        let reports = HnnModel::fit_ensemble(&mut models, &sets, &self.options)?;
+        let mut failed = None;
+        for ((kind, model), report) in self.kinds.iter().copied().zip(models).zip(reports) {
+            let report = match report {
+                Ok(report) => report,
+                Err(e) => {
+                    tracing::error!(model = kind.name(), "{e}");
+                    failed.get_or_insert(Error::Config(format!("fitting the `{}` model: {e}", kind.name())));
+                    continue;
+                }
+            };
             model.save(self.out.join(format!("{}.safetensors", kind.name())))?;
             let evaluation = model.evaluate(&data)?;
             println!(
@@ -125,7 +141,8 @@ impl FitRun {
             tracing::warn!("phase plot not drawn: {e}");
         }
         println!("outputs: {}", self.out.display());
-        Ok(())
+        // The models that trained are written; the first that did not fails the command.
+        failed.map_or(Ok(()), Err)
     }
 }
 

@@ -127,8 +127,7 @@ pub(super) fn fit_ensemble(
         })?;
         tdata.push(TrainData::new(data, &cfg.objective, model.state.dtype, &model.state.device)?);
         ctxs.push(RunContext {
-            // One sampler seed for all would draw the same batch indices for every member.
-            seed: options.seed.map_or(model.info.seed, |s| s.wrapping_add(i as u64)),
+            seed: options.seed.unwrap_or(model.info.seed),
             checkpoint: None,
             info: TrainingInfo::default(),
             progress: options.progress,
