@@ -435,9 +435,10 @@ pub fn model_seed(seed: u64, kind: ModelKind) -> u64 {
 /// Runs an experiment for every seed; returns the metrics of each run.
 ///
 /// On the CPU with [`RunOptions::ensemble`] (the default) every model of every seed trains in
-/// one ensemble ([`train_ensemble`]): each ends bit for bit as it would alone, and a model that
-/// diverges stops alone; the seeds whose models all trained are evaluated and written, and the
-/// failures are reported together at the end.
+/// one ensemble ([`train_ensemble`]; up to [`ENSEMBLE_SEEDS`] seeds and [`ENSEMBLE_DATA_BYTES`]
+/// of data each, then the next ensemble): each ends bit for bit as it would alone, and a model
+/// that diverges stops alone; the seeds whose models all trained are evaluated and written, and
+/// the failures are reported together at the end.
 pub fn run(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<Vec<RunMetrics>> {
     let mut cfg = cfg.clone();
     if let Some(steps) = opts.steps {
@@ -446,15 +447,27 @@ pub fn run(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<Vec<RunMetrics>>
     }
     let device = select_device(opts.device)?;
     check_precision(&device, opts.precision)?;
-    let groups: Vec<&[u64]> =
-        if opts.ensemble && device.is_cpu() { vec![&opts.seeds[..]] } else { opts.seeds.chunks(1).collect() };
+    let together = opts.ensemble && device.is_cpu();
     let mut all = vec![];
     let mut failed: Vec<(u64, Error)> = vec![];
-    for group in groups {
-        for (seed, outcome) in group.iter().zip(run_group(&cfg, opts, &device, group)?) {
+    let mut seeds = opts.seeds.iter().copied().peekable();
+    while seeds.peek().is_some() {
+        // Seeds join an ensemble while it is small enough: memory stays bounded however many
+        // seeds are asked for.
+        let mut group: Vec<SeedRun> = vec![];
+        let mut bytes = 0;
+        while let Some(seed) = seeds
+            .next_if(|_| group.is_empty() || (together && group.len() < ENSEMBLE_SEEDS && bytes < ENSEMBLE_DATA_BYTES))
+        {
+            let run = prepare_seed(&cfg, opts, &device, seed)?;
+            bytes += run.data_bytes();
+            group.push(run);
+        }
+        let seeds_of_group: Vec<u64> = group.iter().map(|r| r.seed).collect();
+        for (seed, outcome) in seeds_of_group.into_iter().zip(run_group(&cfg, opts, &device, group)?) {
             match outcome {
                 Ok(metrics) => all.push(metrics),
-                Err(e) => failed.push((*seed, e)),
+                Err(e) => failed.push((seed, e)),
             }
         }
     }
@@ -475,6 +488,12 @@ pub fn run(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<Vec<RunMetrics>>
     )))
 }
 
+/// Seeds per ensemble, at most (with the default HNN and baseline, 32 models).
+pub const ENSEMBLE_SEEDS: usize = 16;
+
+/// Bytes of data per ensemble past which no further seed joins it (each seed holds its own).
+pub const ENSEMBLE_DATA_BYTES: usize = 1 << 30;
+
 /// One seed's data, evaluation set and output folder.
 struct SeedRun {
     seed: u64,
@@ -493,10 +512,9 @@ fn run_group(
     cfg: &ExperimentConfig,
     opts: &RunOptions,
     device: &candle_core::Device,
-    seeds: &[u64],
+    mut runs: Vec<SeedRun>,
 ) -> Result<Vec<Result<RunMetrics>>> {
-    let mut runs: Vec<SeedRun> =
-        seeds.iter().map(|&seed| prepare_seed(cfg, opts, device, seed)).collect::<Result<_>>()?;
+    let seeds: Vec<u64> = runs.iter().map(|r| r.seed).collect();
     if opts.ensemble {
         let models = runs.len() * cfg.model.kinds.len();
         runs.iter_mut().for_each(|r| r.ensemble_models = models);
@@ -548,6 +566,19 @@ fn run_group(
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+impl SeedRun {
+    /// Bytes held by the seed's dataset and its training copy.
+    fn data_bytes(&self) -> usize {
+        let tensors: Vec<&candle_core::Tensor> = match &self.data {
+            TrainData::Derivatives { train, test } => vec![&train.z, &train.dz, &test.z, &test.dz],
+            TrainData::Transitions { train, test, .. } => vec![&train.start, &train.end, &test.start, &test.end],
+        };
+        let split = |s: &hnn_systems::Split| [&s.z, &s.dz].map(|t| t.elem_count() * t.dtype().size_in_bytes());
+        let own: usize = split(&self.ds.train).iter().chain(&split(&self.ds.test)).sum();
+        own + tensors.iter().map(|t| t.elem_count() * t.dtype().size_in_bytes()).sum::<usize>()
+    }
 }
 
 /// Loads a seed's data and builds its evaluation set.

@@ -134,3 +134,22 @@ fn double_well_smoke_run_scores_the_thermostat_on_learned_and_true_h() {
         assert!(dir.path().join("double_well/0/thermostat_kT0.25.png").is_file());
     }
 }
+
+#[test]
+fn many_seeds_train_in_ensembles_of_bounded_size() {
+    // 17 seeds: one ensemble of ENSEMBLE_SEEDS (16) seeds' models, then one of the last seed's.
+    let cfg = smoke("spring", 2);
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(dir.path());
+    opts.plots = false;
+    opts.seeds = (0..17).collect();
+    let runs = experiment::run(&cfg, &opts).unwrap();
+    assert_eq!(runs.len(), 17);
+    assert_eq!(experiment::ENSEMBLE_SEEDS, 16);
+    for run in &runs {
+        let expected = if run.seed < 16 { 32 } else { 2 };
+        for (name, model) in &run.models {
+            assert_eq!(model.ensemble_models, expected, "seed {} {name}", run.seed);
+        }
+    }
+}
