@@ -314,6 +314,9 @@ fn eval_pixels(ckpt: &Path, config: Option<&Path>, seed: Option<u64>, method: Op
     Ok(())
 }
 
+/// The most seeds one `hnn exp` runs (each writes a run directory).
+const MAX_SEEDS: u64 = 100_000;
+
 fn progress() -> bool {
     std::io::IsTerminal::is_terminal(&std::io::stderr())
 }
@@ -321,11 +324,14 @@ fn progress() -> bool {
 fn run(command: Command) -> Result<()> {
     match command {
         Command::Exp { name, seeds, seed, steps, out, data, no_plots, sequential, compute } => {
-            if seeds == 0 {
-                return Err(Error::Config("--seeds must be at least 1".into()));
+            if !(1..=MAX_SEEDS).contains(&seeds) {
+                return Err(Error::Config(format!("--seeds must be between 1 and {MAX_SEEDS}, got {seeds}")));
             }
+            let Some(end) = seed.checked_add(seeds) else {
+                return Err(Error::Config(format!("--seed {seed} --seeds {seeds}: the seeds run past 2^64")));
+            };
             let opts = RunOptions {
-                seeds: (seed..seed + seeds).collect(),
+                seeds: (seed..end).collect(),
                 device: compute.device,
                 precision: compute.dtype,
                 steps,

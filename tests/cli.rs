@@ -150,6 +150,9 @@ fn the_command_runs_its_built_in_experiments_from_any_directory() {
     assert!(d.join("out/hnn.safetensors").is_file() && d.join("out/hnn.optim.safetensors").is_file());
     assert!(!d.join("out.optim.safetensors").exists());
     refused(d, &["exp", "no_such"], "built in: ");
+    // Absurd seed counts are refused before anything is allocated.
+    refused(d, &["exp", "spring", "--seeds", "18446744073709551615"], "--seeds must be between 1 and 100000");
+    refused(d, &["exp", "spring", "--seed", "18446744073709551615", "--seeds", "2"], "run past 2^64");
 }
 
 #[test]
