@@ -526,15 +526,16 @@ fn ensemble_gradients(
 ) -> Vec<Result<(f64, Gradients)>> {
     use rayon::prelude::*;
     let mut out: Vec<Option<Result<(f64, Gradients)>>> = (0..active.len()).map(|_| None).collect();
+    // A failed draw is that member's answer, its error kept as it is.
+    let batches: Vec<Option<(Tensor, Tensor)>> =
+        batches.into_iter().enumerate().map(|(k, batch)| batch.map_err(|e| out[k] = Some(Err(e))).ok()).collect();
     let mut fused = vec![];
     for (k, ((i, _), batch)) in active.iter().zip(&batches).enumerate() {
-        match batch {
-            Err(e) => out[k] = Some(Err(Error::Config(format!("drawing a batch: {e}")))),
-            Ok((input, target)) if trainers[*i].is_fused() => {
+        if let Some((input, target)) = batch {
+            if trainers[*i].is_fused() {
                 let network = trainers[*i].state.model.network().expect("a fused model is an MLP field");
                 fused.push((k, (network, input, target)));
             }
-            Ok(_) => {}
         }
     }
     let members: Vec<_> = fused.iter().map(|(_, m)| *m).collect();
