@@ -38,8 +38,9 @@ pub mod symplectic;
 
 pub use activation::Activation;
 pub use error::{Error, Result};
+pub use exec::threads::cpu_threads;
 pub use exec::LossGradients;
 pub use hamiltonian::{Hamiltonian, InPrecision, PhaseSpace, VectorField};
-pub use integrators::{cpu_threads, rollout, rollout_parallel, Integrator, IntegratorKind, Solver};
+pub use integrators::{rollout, rollout_parallel, Integrator, IntegratorKind, RolloutMethod, Solver};
 pub use models::{Baseline, DissipativeHamiltonian, NeuralHamiltonian, SeparableHamiltonian};
 pub use symplectic::{apply_j, join_qp, split_qp, symplectic_matrix};

@@ -21,3 +21,4 @@ macro_rules! serde_by_name {
 
 serde_by_name!(crate::Activation);
 serde_by_name!(crate::IntegratorKind);
+serde_by_name!(crate::integrators::RolloutMethod);

@@ -59,6 +59,19 @@ pub fn symplectic_matrix(n: usize, dtype: DType, device: &Device) -> Result<Tens
     Ok(Tensor::from_vec(j, (m, m), device)?.to_dtype(dtype)?)
 }
 
+/// Applies J in place to host rows of width 2n (row-major): each row ∇H = (∂H/∂q, ∂H/∂p)
+/// becomes (∂H/∂p, −∂H/∂q), the Hamiltonian field ż = J∇H ([`apply_j`] on tensors).
+#[inline]
+pub fn apply_j_rows(rows: &mut [f64], dof: usize) {
+    for r in rows.chunks_exact_mut(2 * dof) {
+        for i in 0..dof {
+            let (dq, dp) = (r[i], r[dof + i]);
+            r[i] = dp;
+            r[dof + i] = -dq;
+        }
+    }
+}
+
 /// Applies J to a batch of row vectors: for ∇H = (∂H/∂q, ∂H/∂p) returns (∂H/∂p, −∂H/∂q),
 /// i.e. the Hamiltonian vector field ż = J∇H. Uses slicing, not a matmul.
 pub fn apply_j(grad: &Tensor) -> Result<Tensor> {

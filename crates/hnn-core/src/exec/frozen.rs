@@ -193,12 +193,8 @@ impl VectorField for Frozen {
                 check_width(width, n)?;
                 check_rows(z, dz, width)?;
                 let (_, g) = h.kernel.rows(FieldForm::SymplecticGradient, z);
-                // ż = J∇H = (∂H/∂p, −∂H/∂q), row by row.
-                for (d, g) in dz.chunks_exact_mut(2 * n).zip(g.chunks_exact(2 * n)) {
-                    let (dq, dp) = d.split_at_mut(n);
-                    dq.copy_from_slice(&g[n..]);
-                    dp.iter_mut().zip(&g[..n]).for_each(|(p, x)| *p = -x);
-                }
+                dz.copy_from_slice(&g);
+                crate::symplectic::apply_j_rows(dz, n);
                 Ok(())
             }
             Frozen::Output(o) => o.time_derivatives_rows(z, dz, width),

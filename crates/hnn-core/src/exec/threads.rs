@@ -26,11 +26,21 @@ pub fn init() {
     // Safe here: called at start-up, before other threads read the environment.
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         // Unset, this is the machine's parallelism.
-        std::env::set_var("RAYON_NUM_THREADS", crate::cpu_threads().to_string());
+        std::env::set_var("RAYON_NUM_THREADS", cpu_threads().to_string());
     }
     if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
         std::env::set_var("CANDLE_NUM_THREADS", "1");
     }
+}
+
+/// The CPU threads to spread work over: `RAYON_NUM_THREADS` where set, else the machine's
+/// parallelism.
+pub fn cpu_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
 /// Multiply–accumulates per matmul above which the machine's threads pay off.

@@ -2,8 +2,12 @@
 //! embedded error estimators of orders 5 and 3 and a dense output of order 7, as published with
 //! Hairer's Fortran code `dop853.f` (E. Hairer, S. P. Nørsett, G. Wanner, *Solving Ordinary
 //! Differential Equations I*, 2nd ed., section II.10). scipy's `solve_ivp(method="DOP853")` uses
-//! the same numbers. Stages 0–11 make the step, stage 12 is f at the new state (first same as
+//! the same numbers, and [`Dop853`] runs them as a [`Pair`]. Stages 0–11 make the step, stage 12 is f at the new state (first same as
 //! last), stages 13–15 are evaluated only for dense output.
+
+use super::pair::Pair;
+use super::state_ops::StateOps;
+use crate::error::Result;
 
 /// Nodes c (12 stages, the 13th the new state, 3 more for dense output).
 pub const C: [f64; 16] = [
@@ -99,3 +103,91 @@ pub const D: [[f64; 16]; 4] = [
     [19.985053242002433, 0.0, 0.0, 0.0, 0.0, -387.0373087493518, -189.17813819516758, 527.8081592054236, -11.57390253995963, 6.8812326946963, -1.0006050966910838, 0.7777137798053443, -2.778205752353508, -60.19669523126412, 84.32040550667716, 11.99229113618279],
     [-25.69393346270375, 0.0, 0.0, 0.0, 0.0, -154.18974869023643, -231.5293791760455, 357.6391179106141, 93.40532418362432, -37.45832313645163, 104.0996495089623, 29.8402934266605, -43.53345659001114, 96.32455395918828, -39.17726167561544, -149.72683625798564],
 ];
+
+/// The 8(5,3) pair: 12 stages and f at the new state, errors of orders 5 and 3 combined as
+/// Hairer's, a 7th-order dense output from three more stages.
+pub struct Dop853;
+
+impl Pair for Dop853 {
+    const ERROR_ORDER: f64 = 7.0;
+    const STEP_STAGES: usize = 13;
+
+    /// The thirteen stages of one step from y with first stage k1: twelve make the 8th-order
+    /// solution y_new, the thirteenth is f(y_new). Returns (y_new, [k1..k13]).
+    fn stages<O: StateOps>(ops: &mut O, y: &O::State, k1: &O::State, h: f64) -> Result<(O::State, Vec<O::State>)> {
+        let mut k: Vec<O::State> = Vec::with_capacity(16);
+        k.push(k1.clone());
+        for (i, row) in A.iter().enumerate().take(12).skip(1) {
+            let terms: Vec<(f64, &O::State)> = row.iter().take(i).zip(&k).map(|(a, k)| (h * a, k)).collect();
+            let yi = ops.lincomb(Some(y), &terms)?;
+            k.push(ops.derivative(&yi)?);
+        }
+        let terms: Vec<(f64, &O::State)> = B.iter().zip(&k).map(|(b, k)| (h * b, k)).collect();
+        let y_new = ops.lincomb(Some(y), &terms)?;
+        k.push(ops.derivative(&y_new)?);
+        Ok((y_new, k))
+    }
+
+    fn error_norms<O: StateOps>(
+        ops: &O,
+        k: &[O::State],
+        h: f64,
+        y: &O::State,
+        y_new: &O::State,
+        rtol: f64,
+        atol: f64,
+    ) -> Result<Vec<f64>> {
+        let combine = |w: &[f64]| ops.lincomb(None, &w.iter().zip(k).map(|(e, k)| (*e, k)).collect::<Vec<_>>());
+        let (e5, n) = ops.scaled_row_sums(&combine(&E5)?, y, y_new, rtol, atol)?;
+        let (e3, _) = ops.scaled_row_sums(&combine(&E3)?, y, y_new, rtol, atol)?;
+        Ok(e5
+            .iter()
+            .zip(&e3)
+            .map(|(&e5, &e3)| if e5 == 0.0 && e3 == 0.0 { 0.0 } else { h * e5 / ((e5 + 0.01 * e3) * n as f64).sqrt() })
+            .collect())
+    }
+
+    /// The three extra stages, then F₀ = Δy, F₁ = h f₀ − Δy, F₂ = 2Δy − h (f₀ + f₁), F₃…F₆ = h D·K.
+    fn dense<O: StateOps>(
+        ops: &mut O,
+        y: &O::State,
+        y_new: &O::State,
+        k: &mut Vec<O::State>,
+        h: f64,
+    ) -> Result<Vec<O::State>> {
+        for (s, row) in A.iter().enumerate().skip(13) {
+            let terms: Vec<(f64, &O::State)> = row.iter().take(s).zip(k.iter()).map(|(a, k)| (h * a, k)).collect();
+            let ys = ops.lincomb(Some(y), &terms)?;
+            let ks = ops.derivative(&ys)?;
+            k.push(ks);
+        }
+        // F₀ = Δy, F₁ = h f₀ − Δy, F₂ = 2Δy − h (f₀ + f₁), F₃…F₆ = h D·K.
+        let dy = ops.lincomb(Some(y_new), &[(-1.0, y)])?;
+        let (f0, f1) = (&k[0], &k[12]);
+        let mut f = vec![
+            dy.clone(),
+            ops.lincomb(None, &[(h, f0), (-1.0, &dy)])?,
+            ops.lincomb(None, &[(2.0, &dy), (-h, f0), (-h, f1)])?,
+        ];
+        for row in &D {
+            f.push(ops.lincomb(None, &row.iter().zip(k.iter()).map(|(d, k)| (h * d, k)).collect::<Vec<_>>())?);
+        }
+        Ok(f)
+    }
+
+    /// y + Σⱼ cⱼ(θ) Fⱼ, the cⱼ products of θ and 1 − θ alternately (scipy's
+    /// `Dop853DenseOutput`).
+    fn dense_at<O: StateOps>(
+        ops: &O,
+        y: &O::State,
+        _: &[O::State],
+        f: &[O::State],
+        _: f64,
+        theta: f64,
+    ) -> Result<O::State> {
+        // Horner from the last F: add Fⱼ, then multiply by θ and 1 − θ in turn.
+        let n = f.len();
+        let c = (0..n).map(|j| ((n - 1 - j)..n).map(|l| if l % 2 == 0 { theta } else { 1.0 - theta }).product());
+        ops.lincomb(Some(y), &c.zip(f).collect::<Vec<(f64, &O::State)>>())
+    }
+}

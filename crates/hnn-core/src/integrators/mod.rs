@@ -21,14 +21,19 @@
 mod classical;
 pub mod dop853;
 pub mod dopri;
+pub mod dopri5;
 mod implicit;
+mod method;
+mod pair;
 pub mod reversible;
 mod separable;
+mod state_ops;
 mod tao;
 
 pub use classical::{Euler, Rk4};
 pub use dopri::{DormandPrince, DormandPrinceStep, EmbeddedPair};
 pub use implicit::ImplicitMidpoint;
+pub use method::{RolloutMethod, MAX_ADAPTIVE_STEPS};
 pub use separable::{Leapfrog, SymplecticEuler, Yoshida4, Yoshida6, Yoshida8};
 pub use tao::Tao;
 
@@ -236,17 +241,7 @@ pub fn rollout(field: &dyn VectorField, z0: &Tensor, times: &[f64], solver: &Sol
     }
 }
 
-/// The CPU threads to spread work over: `RAYON_NUM_THREADS` where set, else the machine's
-/// parallelism.
-pub fn cpu_threads() -> usize {
-    std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
-}
-
-/// [`rollout`] with the batch split into `groups` groups of trajectories (e.g. [`cpu_threads`]),
+/// [`rollout`] with the batch split into `groups` groups of trajectories (e.g. [`crate::exec::threads::cpu_threads`]),
 /// each integrated on a thread of its own: an adaptive solver then picks each group's steps for
 /// that group alone, as a per-trajectory solver would. Same output, `[T, batch, 2n]`; up to
 /// `groups` times faster for batches of a few trajectories, whose steps are too small to share
