@@ -5,9 +5,12 @@ use std::fmt::Write;
 
 fn main() {
     println!("cargo:rerun-if-changed=experiments");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+    // Read at run time: `env!` would bake in the path of the checkout this script was first
+    // compiled for, which cargo reuses for another checkout sharing the target directory.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = std::path::Path::new(&manifest).join("experiments");
     let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .expect("experiments/ exists")
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();

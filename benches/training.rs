@@ -300,8 +300,7 @@ fn ensemble(c: &mut Criterion) {
             dz: states(n, 2 * dof, DType::F32, &Device::Cpu),
             t: None,
         };
-        let data: Vec<TrainData> =
-            (0..8).map(|_| TrainData::Derivatives { train: split(rows), test: split(100) }).collect();
+        let data: Vec<TrainData> = (0..8).map(|_| TrainData::derivatives(&split(rows), &split(100))).collect();
         let mut models = vec![];
         let mut sets = vec![];
         for (seed, d) in data.iter().enumerate() {

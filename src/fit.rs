@@ -51,7 +51,7 @@ struct FitMetrics {
     dof: usize,
     train_samples: usize,
     test_samples: usize,
-    objective: String,
+    objective: hnn_train::training::Objective,
     steps: usize,
     seed: u64,
     dtype: &'static str,
@@ -73,7 +73,7 @@ impl FitRun {
             dof: data.meta.dof,
             train_samples: data.train.len(),
             test_samples: data.test.len(),
-            objective: format!("{:?}", self.options.objective),
+            objective: self.options.objective.clone(),
             steps: self.options.steps,
             seed: self.seed,
             dtype: self.compute.1.name(),
@@ -104,7 +104,7 @@ impl FitRun {
                 Ok(report) => report,
                 Err(e) => {
                     tracing::error!(model = kind.name(), "{e}");
-                    failed.get_or_insert(Error::Config(format!("fitting the `{}` model: {e}", kind.name())));
+                    failed.get_or_insert(e.context(format!("fitting the `{}` model", kind.name())));
                     continue;
                 }
             };

@@ -84,7 +84,12 @@ impl PixelTask {
         if !(0.0..1.0).contains(&self.test_fraction) {
             return bad(format!("pixels.test_fraction must be in [0, 1), got {}", self.test_fraction));
         }
-        hnn_systems::System::Pendulum { m: self.pendulum.m, g: self.pendulum.g, l: self.pendulum.l }.validate()
+        hnn_systems::System::from(hnn_systems::analytic::Pendulum::new(
+            self.pendulum.m,
+            self.pendulum.g,
+            self.pendulum.l,
+        ))
+        .validate()
     }
 
     /// Frames per trajectory.
@@ -126,7 +131,7 @@ impl PixelTask {
     /// integrated to 1e-10.
     pub fn integrate_at(&self, starts: &[Vec<f64>], frames: &[f64]) -> Result<Vec<Vec<f64>>> {
         let times: Vec<f64> = frames.iter().map(|k| k * self.dt).collect();
-        let solver = DormandPrince::new(1e-10, 1e-12);
+        let solver = DormandPrince::truth();
         starts
             .par_iter()
             .map(|y0| Ok(solver.solve_slice(|y, dy| self.pendulum.time_derivatives_at(y, dy), y0, &times)?))

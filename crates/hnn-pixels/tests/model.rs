@@ -89,7 +89,7 @@ fn pixel_experiment_smoke_run_writes_everything() {
     let mut cfg = hnn_pixels::experiment::PixelExperiment::from_toml(&text, "pixels.toml").unwrap().smoke(20).unwrap();
     // The analysis energy as exactly one eighth of the data's pendulum energy: 1/64 of its MSE.
     let p = &cfg.data.pendulum;
-    cfg.eval.analysis_energy = Some(hnn_systems::System::Pendulum { m: 8.0 * p.m, g: p.g / 64.0, l: p.l });
+    cfg.eval.analysis_energy = Some(hnn_systems::analytic::Pendulum::new(8.0 * p.m, p.g / 64.0, p.l).into());
     let dir = tempfile::tempdir().unwrap();
     let opts = hnn_train::RunOptions {
         out: dir.path().to_path_buf(),
@@ -212,7 +212,8 @@ fn latent_step_settings_are_validated() {
     assert_eq!(cfg.model.latent_step().unwrap(), hnn_pixels::LatentStep::default());
     let bad = text.replace("latent_integrator = \"euler\"", "latent_integrator = \"verlet9\"");
     let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
-    assert!(err.contains("model.latent_integrator"), "{err}");
+    // The TOML error quotes the offending line and lists the integrators.
+    assert!(err.contains("latent_integrator = \"verlet9\"") && err.contains("leapfrog"), "{err}");
     let bad = text.replace("latent_substeps = 1", "latent_substeps = 0");
     let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "pixels.toml").unwrap_err().to_string();
     assert!(err.contains("model.latent_substeps"), "{err}");

@@ -8,6 +8,7 @@
 //! tasks ([`TrajectoryTask::spring`], [`pendulum`](TrajectoryTask::pendulum),
 //! [`two_body`](TrajectoryTask::two_body), [`three_body`](TrajectoryTask::three_body)).
 
+use crate::analytic::{HarmonicOscillator, NBody, Pendulum};
 use crate::dataset::{split_rows, Dataset, DatasetMeta, Split};
 use crate::error::{Error, Result};
 use crate::system::System;
@@ -158,7 +159,7 @@ impl TrajectoryTask {
     pub fn spring() -> Self {
         Self {
             name: "spring".into(),
-            system: System::HarmonicOscillator { m: 0.5, k: 2.0, q0: 0.0 },
+            system: HarmonicOscillator::new(0.5, 2.0, 0.0).into(),
             initial: InitialStates::PhaseCircle { r_min: 0.1, r_max: 1.0 },
             trajectories: 50,
             t_end: 3.0,
@@ -176,7 +177,7 @@ impl TrajectoryTask {
     pub fn pendulum() -> Self {
         Self {
             name: "pendulum".into(),
-            system: System::Pendulum { m: 0.5, g: 6.0, l: 1.0 },
+            system: Pendulum::new(0.5, 6.0, 1.0).into(),
             initial: InitialStates::PhaseCircle { r_min: 1.3, r_max: 2.3 },
             points: 45,
             ..Self::spring()
@@ -187,7 +188,7 @@ impl TrajectoryTask {
     pub fn two_body() -> Self {
         Self {
             name: "two_body".into(),
-            system: System::NBody { masses: vec![1.0, 1.0], g: 1.0 },
+            system: NBody::new(vec![1.0, 1.0], 1.0).into(),
             initial: InitialStates::TwoBodyOrbit { r_min: 0.5, r_max: 1.5, velocity_noise: 0.05 },
             trajectories: 1000,
             t_end: 20.0,
@@ -204,7 +205,7 @@ impl TrajectoryTask {
     pub fn three_body() -> Self {
         Self {
             name: "three_body".into(),
-            system: System::NBody { masses: vec![1.0; 3], g: 1.0 },
+            system: NBody::new(vec![1.0; 3], 1.0).into(),
             initial: InitialStates::ThreeBodyOrbit { r_min: 0.9, r_max: 1.2, velocity_noise: 0.2 },
             trajectories: 5000,
             t_end: 5.0,

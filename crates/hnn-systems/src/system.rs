@@ -1,92 +1,69 @@
 //! [`System`]: every analytic system as one serializable value, for configs and metadata.
+//!
+//! A system is written once, as its struct in [`crate::analytic`] (parameters, formulas and
+//! `validate`); the one list below names it for configs (`kind = "…"`) and `hnn list`.
 
 use crate::analytic::*;
 use serde::{Deserialize, Serialize};
 
-/// Any of the analytic systems, tagged by `kind` in configs:
-/// `{ kind = "pendulum", m = 0.5, g = 6.0, l = 1.0 }`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum System {
+/// Declares [`System`] from the list of analytic systems: each variant holds its struct, is
+/// named in configs by its `kind`, and is described by its formula in [`System::KINDS`].
+macro_rules! systems {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty) = $name:literal, $formula:literal;)*) => {
+        /// Any of the analytic systems, tagged by `kind` in configs:
+        /// `{ kind = "pendulum", m = 0.5, g = 6.0, l = 1.0 }`.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "kind")]
+        pub enum System {
+            $($(#[$doc])* #[serde(rename = $name)] $variant($ty),)*
+        }
+
+        impl System {
+            /// Every kind by its config name, with its Hamiltonian.
+            pub const KINDS: &'static [(&'static str, &'static str)] = &[$(($name, $formula)),*];
+
+            /// The analytic Hamiltonian (for a dissipative system, its energy, with the friction
+            /// in its [`time_derivatives_at`](AnalyticHamiltonian::time_derivatives_at)).
+            pub fn hamiltonian(&self) -> Box<dyn AnalyticHamiltonian> {
+                match self {
+                    $(System::$variant(s) => Box::new(s.clone()),)*
+                }
+            }
+
+            /// Checks the parameters (positive masses, lengths, a chain of at least one mass...).
+            pub fn validate(&self) -> crate::Result<()> {
+                match self {
+                    $(System::$variant(s) => s.validate(),)*
+                }
+            }
+        }
+
+        $(impl From<$ty> for System {
+            fn from(s: $ty) -> Self {
+                System::$variant(s)
+            }
+        })*
+    };
+}
+
+systems! {
     /// H = p²/2m + k(q − q₀)²/2.
-    HarmonicOscillator { m: f64, k: f64, q0: f64 },
+    HarmonicOscillator(HarmonicOscillator) = "harmonic_oscillator", "H = p²/2m + k(q − q₀)²/2";
     /// H = p²/2m + kq²/2 with a friction force −γp/m on ṗ (not conservative).
-    DampedOscillator { m: f64, k: f64, gamma: f64 },
+    DampedOscillator(DampedOscillator) = "damped_oscillator", "H = p²/2m + kq²/2, friction −γp/m on ṗ";
     /// H = p²/(2ml²) + mgl(1 − cos q).
-    Pendulum { m: f64, g: f64, l: f64 },
+    Pendulum(Pendulum) = "pendulum", "H = p²/(2ml²) + mgl(1 − cos q)";
     /// Planar gravity.
-    NBody { masses: Vec<f64>, g: f64 },
+    NBody(NBody) = "n_body", "planar gravity, H = Σ|pᵢ|²/2mᵢ − Σ g mᵢmⱼ/|qᵢ − qⱼ|";
     /// H = p²/2m + a(q² − b²)².
-    DoubleWell { m: f64, a: f64, b: f64 },
+    DoubleWell(DoubleWell) = "double_well", "H = p²/2m + a(q² − b²)²";
     /// Hénon–Heiles with coupling λ.
-    HenonHeiles { lambda: f64 },
+    HenonHeiles(HenonHeiles) = "henon_heiles", "H = (p₁² + p₂²)/2 + (q₁² + q₂²)/2 + λ(q₁²q₂ − q₂³/3)";
     /// A chain of n oscillators between walls.
-    OscillatorChain { n: usize, m: f64, k: f64 },
+    OscillatorChain(OscillatorChain) = "oscillator_chain", "n masses joined by springs between fixed walls";
 }
 
 impl System {
-    /// Every kind by its config name, with its Hamiltonian.
-    pub const KINDS: [(&'static str, &'static str); 7] = [
-        ("harmonic_oscillator", "H = p²/2m + k(q − q₀)²/2"),
-        ("damped_oscillator", "H = p²/2m + kq²/2, friction −γp/m on ṗ"),
-        ("pendulum", "H = p²/(2ml²) + mgl(1 − cos q)"),
-        ("n_body", "planar gravity, H = Σ|pᵢ|²/2mᵢ − Σ g mᵢmⱼ/|qᵢ − qⱼ|"),
-        ("double_well", "H = p²/2m + a(q² − b²)²"),
-        ("henon_heiles", "H = (p₁² + p₂²)/2 + (q₁² + q₂²)/2 + λ(q₁²q₂ − q₂³/3)"),
-        ("oscillator_chain", "n masses joined by springs between fixed walls"),
-    ];
-
-    /// The analytic Hamiltonian (for a dissipative system, its energy, with the friction in
-    /// its [`time_derivatives_at`](AnalyticHamiltonian::time_derivatives_at)).
-    pub fn hamiltonian(&self) -> Box<dyn AnalyticHamiltonian> {
-        match self.clone() {
-            System::HarmonicOscillator { m, k, q0 } => Box::new(HarmonicOscillator::new(m, k, q0)),
-            System::DampedOscillator { m, k, gamma } => Box::new(DampedOscillator::new(m, k, gamma)),
-            System::Pendulum { m, g, l } => Box::new(Pendulum::new(m, g, l)),
-            System::NBody { masses, g } => Box::new(NBody::new(masses, g)),
-            System::DoubleWell { m, a, b } => Box::new(DoubleWell::new(m, a, b)),
-            System::HenonHeiles { lambda } => Box::new(HenonHeiles { lambda }),
-            System::OscillatorChain { n, m, k } => Box::new(OscillatorChain::new(n, m, k)),
-        }
-    }
-
-    /// Checks the parameters (positive masses, lengths, a chain of at least one mass...).
-    pub fn validate(&self) -> crate::Result<()> {
-        let positive = |name: &str, v: f64| {
-            if v > 0.0 && v.is_finite() {
-                Ok(())
-            } else {
-                Err(crate::Error::InvalidSetting(format!("system parameter `{name}` must be positive, got {v}")))
-            }
-        };
-        match self {
-            System::HarmonicOscillator { m, k, .. } => positive("m", *m).and(positive("k", *k)),
-            System::DampedOscillator { m, k, gamma } => {
-                if !(*gamma >= 0.0 && gamma.is_finite()) {
-                    return Err(crate::Error::InvalidSetting(format!(
-                        "system parameter `gamma` must be ≥ 0 and finite, got {gamma}"
-                    )));
-                }
-                positive("m", *m).and(positive("k", *k))
-            }
-            System::Pendulum { m, g, l } => positive("m", *m).and(positive("g", *g)).and(positive("l", *l)),
-            System::NBody { masses, g } => {
-                if masses.len() < 2 {
-                    return Err(crate::Error::InvalidSetting("an N-body system needs at least 2 masses".into()));
-                }
-                masses.iter().try_for_each(|m| positive("masses", *m)).and(positive("g", *g))
-            }
-            System::DoubleWell { m, a, b } => positive("m", *m).and(positive("a", *a)).and(positive("b", *b)),
-            System::HenonHeiles { .. } => Ok(()),
-            System::OscillatorChain { n, m, k } => {
-                if *n == 0 {
-                    return Err(crate::Error::InvalidSetting("an oscillator chain needs n ≥ 1".into()));
-                }
-                positive("m", *m).and(positive("k", *k))
-            }
-        }
-    }
-
     /// Degrees of freedom.
     pub fn dof(&self) -> usize {
         self.hamiltonian().dof()

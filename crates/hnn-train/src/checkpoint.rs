@@ -26,13 +26,32 @@ pub const FORMAT: &str = "hnn-checkpoint";
 /// Current checkpoint version.
 pub const VERSION: u32 = 1;
 
+/// What a model was trained by, as checkpoints name it (`mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainingMode {
+    /// Not trained (a fresh [`HnnModel`](crate::HnnModel)), or not recorded.
+    #[default]
+    Untrained,
+    /// Gradient matching.
+    Gradient,
+    /// Trajectory matching.
+    Trajectory,
+    /// The pixel autoencoder's losses.
+    Pixels,
+    /// A mode this version does not know (a checkpoint written by a later one, or an empty mode
+    /// of an earlier one): it still loads.
+    #[serde(other)]
+    Unknown,
+}
+
 /// How a model was trained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct TrainingInfo {
-    /// `gradient` or `trajectory` matching.
-    pub mode: String,
+    /// Gradient or trajectory matching.
+    pub mode: TrainingMode,
     /// Integrator used in trajectory matching.
-    pub integrator: Option<String>,
+    pub integrator: Option<hnn_core::IntegratorKind>,
     /// Integrator step in trajectory matching.
     pub dt: Option<f64>,
     /// Optimizer steps taken.
@@ -41,6 +60,22 @@ pub struct TrainingInfo {
     pub seed: u64,
     /// The experiment configuration, when trained by an experiment.
     pub experiment: Option<serde_json::Value>,
+}
+
+impl TrainingInfo {
+    /// What a checkpoint records of training under `objective` on data sampled every `interval`
+    /// (trajectory matching's integrator step is the interval over the substeps), from `seed`,
+    /// at step 0.
+    pub fn of(objective: &crate::training::Objective, interval: Option<f64>, seed: u64) -> Self {
+        use crate::training::Objective;
+        let (mode, integrator, dt) = match objective {
+            Objective::Gradient => (TrainingMode::Gradient, None, None),
+            Objective::Trajectory { integrator, substeps, .. } => {
+                (TrainingMode::Trajectory, Some(*integrator), interval.map(|d| d / *substeps as f64))
+            }
+        };
+        TrainingInfo { mode, integrator, dt, step: 0, seed, experiment: None }
+    }
 }
 
 /// The JSON stored under the `hnn` metadata key.

@@ -21,6 +21,10 @@ pub enum Error {
     /// A configuration that makes no sense; names the field.
     #[error("config: {0}")]
     Config(String),
+    /// Data that cannot serve the run (empty, or not of the shape the objective needs); says
+    /// what they are and what is needed.
+    #[error("data: {0}")]
+    Data(String),
     /// A checkpoint that cannot be used; says why.
     #[error("checkpoint {path}: {problem}")]
     Checkpoint { path: PathBuf, problem: String },
@@ -36,6 +40,16 @@ pub enum Error {
     /// Some seeds of a multi-seed run failed (the others' results are written); names each.
     #[error("{0}")]
     Seeds(String),
+    /// A compute kernel of the execution layer failed (names the kernel and the shapes).
+    #[error("kernel: {0}")]
+    Kernel(String),
+    /// Worker threads could not be started.
+    #[error("threads: {0}")]
+    Threads(String),
+    /// Another error, with what was being done when it happened (which model, which step); the
+    /// cause keeps its own kind ([`Error::source`](std::error::Error::source)).
+    #[error("{what}: {source}")]
+    Context { what: String, source: Box<Error> },
     /// A plot could not be drawn.
     #[error("plot {path}: {problem}")]
     Plot { path: PathBuf, problem: String },
@@ -48,6 +62,10 @@ impl Error {
     /// A [`Error::Checkpoint`].
     pub fn checkpoint(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
         Error::Checkpoint { path: path.into(), problem: problem.into() }
+    }
+    /// This error with what was being done when it happened (an [`Error::Context`]).
+    pub fn context(self, what: impl Into<String>) -> Self {
+        Error::Context { what: what.into(), source: Box::new(self) }
     }
     /// An [`Error::Io`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

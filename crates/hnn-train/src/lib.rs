@@ -17,7 +17,9 @@
 //!   ensemble of many stepping together (each bit for bit its own run).
 //! - [`checkpoint`]: safetensors checkpoints with JSON metadata and a checksum, atomic, verified
 //!   and validated on load.
-//! - [`eval`]: derivative losses, energy MSE and other rollout metrics.
+//! - [`metrics`]: the metrics as plain functions on trajectories (energy MSE, trajectory MSE,
+//!   drift, valid time, decay and damping rates), one definition each.
+//! - [`eval`]: an experiment's evaluation: derivative losses, and rollouts scored by [`metrics`].
 //! - [`paper`]: Table 1 as the paper measured it: the analysis notebooks' energy-MSE protocol.
 //! - [`plots`]: PNG plots (drawn with the `plots` feature).
 //! - [`progress`]: the training progress bar (shown with the `progress` feature).
@@ -34,6 +36,7 @@ pub mod eval;
 pub mod experiment;
 pub mod hnn_model;
 mod json_float;
+pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod paper;

@@ -146,7 +146,7 @@ pub struct PaperScore {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_mse: Option<f64>,
     /// For a recording: the decay rate λ of the energy along the model's rollout
-    /// (E ≈ E₀e^(−λt), [`crate::eval::energy_decay_rate`]); a conservative model's is ≈ 0.
+    /// (E ≈ E₀e^(−λt), [`crate::metrics::energy_decay_rate`]); a conservative model's is ≈ 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decay_rate: Option<f64>,
     /// For a recording: the same along the measured states.
@@ -292,8 +292,8 @@ impl PaperSet {
             let curve = self.recording_energy(model)?;
             let (decay_rate, decay_rate_measured) = match &curve {
                 Some(c) => (
-                    crate::eval::energy_decay_rate(&c.times, &c.model),
-                    crate::eval::energy_decay_rate(&c.times, &c.measured),
+                    crate::metrics::energy_decay_rate(&c.times, &c.model),
+                    crate::metrics::energy_decay_rate(&c.times, &c.measured),
                 ),
                 None => (None, None),
             };

@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::experiment::RunMetrics;
+use crate::model::ModelKind;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -74,12 +75,13 @@ pub fn markdown(runs: &[RunMetrics]) -> String {
     let mut s = String::from(
         "| task | seeds | train loss: baseline → HNN | test loss: baseline → HNN | energy MSE: baseline → HNN | trajectory MSE: baseline → HNN | energy MSE, reference analysis: baseline → HNN | energy MSE, the paper's notebook protocol: baseline → HNN | paper energy MSE |\n|---|---|---|---|---|---|---|---|---|\n",
     );
+    let [baseline, hnn] = PAPER_MODELS.map(|k| k.name());
     for (exp, rs) in &by_exp {
         let get = |model: &str, f: &dyn Fn(&crate::eval::ModelMetrics) -> f64| -> Vec<f64> {
             rs.iter().filter_map(|r| r.models.get(model)).map(|m| f(&m.metrics)).collect()
         };
         let cell = |f: &dyn Fn(&crate::eval::ModelMetrics) -> f64| {
-            format!("{} → {}", fmt(&get("baseline", f)), fmt(&get("hnn", f)))
+            format!("{} → {}", fmt(&get(baseline, f)), fmt(&get(hnn, f)))
         };
         // The analysis figure (another energy, or the reference's time protocol) where configured.
         let analysis = |model: &str| -> Vec<f64> {
@@ -87,7 +89,7 @@ pub fn markdown(runs: &[RunMetrics]) -> String {
                 .filter_map(|r| r.models.get(model)?.metrics.energy_mse_analysis.as_ref().map(|a| a.mean))
                 .collect()
         };
-        let analysis_cell = match (analysis("baseline"), analysis("hnn")) {
+        let analysis_cell = match (analysis(baseline), analysis(hnn)) {
             (b, h) if b.is_empty() && h.is_empty() => "—".to_string(),
             (b, h) => format!("{} → {}", fmt(&b), fmt(&h)),
         };
@@ -101,7 +103,7 @@ pub fn markdown(runs: &[RunMetrics]) -> String {
                 many => fmt(&many.iter().map(|s| s.mean).collect::<Vec<_>>()),
             }
         };
-        let protocol_cell = match (protocol("baseline"), protocol("hnn")) {
+        let protocol_cell = match (protocol(baseline), protocol(hnn)) {
             (b, h) if b == "—" && h == "—" => "—".to_string(),
             (b, h) => format!("{b} → {h}"),
         };
@@ -187,7 +189,7 @@ fn per_model(by_exp: &BTreeMap<&str, Vec<&RunMetrics>>) -> String {
     );
     for (exp, rs) in by_exp {
         let mut kinds: Vec<&str> = rs.iter().flat_map(|r| r.models.keys().map(|k| k.as_str())).collect();
-        kinds.sort_by_key(|k| (ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()), *k));
+        kinds.sort_by_key(|k| (row_order(k), *k));
         kinds.dedup();
         for kind in kinds {
             let ms: Vec<&crate::eval::ModelMetrics> =
@@ -221,5 +223,12 @@ fn per_model(by_exp: &BTreeMap<&str, Vec<&RunMetrics>>) -> String {
     s
 }
 
-/// The order of the per-model rows: the paper's two models, then hnn's others.
-const ORDER: [&str; 4] = ["baseline", "hnn", "separable_hnn", "dissipative_hnn"];
+/// The paper's two models, as its Table 1 compares them: baseline → HNN.
+const PAPER_MODELS: [ModelKind; 2] = [ModelKind::BASELINE, ModelKind::HNN];
+
+/// The place of a model's row: the paper's two models, then every other kind in registry
+/// order, then names no registered kind has.
+fn row_order(name: &str) -> usize {
+    let others = ModelKind::all().into_iter().filter(|k| !PAPER_MODELS.contains(k));
+    PAPER_MODELS.into_iter().chain(others).position(|k| k.name() == name).unwrap_or(usize::MAX)
+}

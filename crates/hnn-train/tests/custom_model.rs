@@ -59,6 +59,10 @@ impl ModelFamily for QuadraticFamily {
     fn needs_curvature(&self) -> bool {
         false
     }
+    fn parameter_bound(&self, spec: &ModelSpec) -> f64 {
+        // S is 2n × 2n, whatever `hidden` says: it is not an MLP.
+        (2.0 * spec.dof as f64).powi(2)
+    }
     fn build(&self, spec: &ModelSpec, vb: VarBuilder) -> Result<Box<dyn LearnedModel>> {
         let n = 2 * spec.dof;
         let s = vb.get_with_hints((n, n), "s", candle_nn::Init::Const(0.0))?;
@@ -192,6 +196,9 @@ fn kinds_are_found_by_name_and_names_are_unique() {
         }
         fn needs_curvature(&self) -> bool {
             false
+        }
+        fn parameter_bound(&self, _: &ModelSpec) -> f64 {
+            0.0
         }
         fn build(&self, _: &ModelSpec, _: VarBuilder) -> Result<Box<dyn LearnedModel>> {
             unreachable!()

@@ -75,11 +75,11 @@ fn an_f32_field_is_the_model_in_f32_under_f64_states() {
     let direct = model.time_derivatives(&z.to_dtype(DType::F32).unwrap()).unwrap().to_dtype(DType::F64).unwrap();
     assert_eq!(dz.to_vec2::<f64>().unwrap(), direct.to_vec2::<f64>().unwrap());
     // A symplectic method needs the Hamiltonian, which the cast field does not carry.
-    cfg.eval.method = "leapfrog".into();
+    cfg.eval.method = "leapfrog".parse().unwrap();
     cfg.eval.dt = Some(0.01);
     let err = cfg.eval.validate().unwrap_err().to_string();
     assert!(err.contains("field_precision") && err.contains("leapfrog"), "{err}");
-    cfg.eval.method = "rk4".into();
+    cfg.eval.method = "rk4".parse().unwrap();
     cfg.eval.validate().unwrap();
 }
 
@@ -89,7 +89,7 @@ fn dop853_rollouts_give_the_same_figures_as_dopri5() {
     // own size; `dop853` needs no `eval.dt`, runs an f32 field, and unknown names are refused.
     let (mut cfg, state, data, set) = setup(0.0, 3);
     let (m5, _) = evaluate(&state, &cfg.train.objective, &data, &set, &cfg.eval).unwrap();
-    cfg.eval.method = "dop853".into();
+    cfg.eval.method = "dop853".parse().unwrap();
     cfg.eval.dt = None;
     cfg.eval.validate().unwrap();
     let (m8, _) = evaluate(&state, &cfg.train.objective, &data, &set, &cfg.eval).unwrap();
@@ -99,7 +99,8 @@ fn dop853_rollouts_give_the_same_figures_as_dopri5() {
     assert_ne!(m5.trajectory_mse.mean, m8.trajectory_mse.mean, "another method really ran");
     cfg.eval.field_precision = Precision::F32;
     cfg.eval.validate().unwrap();
-    cfg.eval.method = "dop54".into();
-    let err = cfg.eval.validate().unwrap_err().to_string();
-    assert!(err.contains("eval.method"), "{err}");
+    // An unknown name never becomes a config: the TOML error quotes the line and lists both kinds.
+    let text = "starts = 1\nt_end = 1.0\npoints = 2\nmethod = \"dop54\"\n";
+    let err = toml::from_str::<hnn_train::eval::EvalConfig>(text).unwrap_err().to_string();
+    assert!(err.contains("method = \"dop54\"") && err.contains("dop853") && err.contains("rk4"), "{err}");
 }

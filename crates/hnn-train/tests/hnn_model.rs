@@ -43,7 +43,7 @@ fn gradient_matching_learns_an_energy_that_its_rollouts_keep() {
     assert_eq!(traj.n, 3);
     assert!(traj.mean < 1e-2, "{eval:?}");
     assert!(eval.energy_drift.unwrap().mean < 1e-3, "{eval:?}");
-    let truth = hnn_systems::System::HarmonicOscillator { m: 1.0, k: 1.0, q0: 0.0 };
+    let truth = hnn_systems::System::from(hnn_systems::analytic::HarmonicOscillator::new(1.0, 1.0, 0.0));
     assert!(model.evaluate_against(&data, &truth).unwrap().energy_mse.unwrap().mean < 1e-3);
 }
 

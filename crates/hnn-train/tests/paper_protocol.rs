@@ -41,7 +41,7 @@ fn oscillator_data() -> hnn_systems::Dataset {
 #[test]
 fn the_exact_field_scores_zero_and_a_wrong_one_does_not() {
     let data = oscillator_data();
-    let truth = System::HarmonicOscillator { m: 0.5, k: 2.0, q0: 0.0 };
+    let truth = System::from(hnn_systems::analytic::HarmonicOscillator::new(0.5, 2.0, 0.0));
     let set = PaperSet::new(&protocol(None), &truth, None, &data, 7).unwrap();
     let exact = HarmonicOscillator::new(0.5, 2.0, 0.0);
     let score = set.score(&exact).unwrap();
@@ -61,7 +61,7 @@ fn the_exact_field_scores_zero_and_a_wrong_one_does_not() {
 fn a_recording_is_scored_from_its_first_held_out_state() {
     let data = oscillator_data();
     assert!(data.test.t.is_some(), "trajectories keep their sample times");
-    let truth = System::HarmonicOscillator { m: 0.5, k: 2.0, q0: 0.0 };
+    let truth = System::from(hnn_systems::analytic::HarmonicOscillator::new(0.5, 2.0, 0.0));
     let p = PaperProtocol { starts: PaperStarts::Recording, rtol: 1e-10, atol: 1e-10, ..protocol(None) };
     let set = PaperSet::new(&p, &truth, None, &data, 0).unwrap();
     let score = set.score(&HarmonicOscillator::new(0.5, 2.0, 0.0)).unwrap();

@@ -60,8 +60,8 @@ fn two_body_and_trajectory_matching_smoke_runs() {
     let hnn = &runs[0].models["hnn"];
     assert!(hnn.metrics.trajectory_mse.mean.is_finite());
     let meta = hnn_train::checkpoint::read_meta(&dir.path().join("oscillator_trajectory/0/hnn.safetensors")).unwrap();
-    assert_eq!(meta.training.mode, "trajectory");
-    assert_eq!(meta.training.integrator.as_deref(), Some("rk4"));
+    assert_eq!(meta.training.mode, hnn_train::checkpoint::TrainingMode::Trajectory);
+    assert_eq!(meta.training.integrator, Some(hnn_core::IntegratorKind::Rk4));
     assert!((meta.training.dt.unwrap() - 0.01).abs() < 1e-12, "0.5 s intervals / 50 substeps");
 }
 

@@ -105,8 +105,12 @@ fn checkpoints_round_trip_and_bad_ones_are_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let state = ModelState::new(spec(ModelKind::HNN), DType::F32, &Device::Cpu, 4).unwrap();
     let path = dir.path().join("hnn.safetensors");
-    checkpoint::save(&state, &TrainingInfo { mode: "gradient".into(), step: 7, seed: 4, ..Default::default() }, &path)
-        .unwrap();
+    checkpoint::save(
+        &state,
+        &TrainingInfo { mode: hnn_train::checkpoint::TrainingMode::Gradient, step: 7, seed: 4, ..Default::default() },
+        &path,
+    )
+    .unwrap();
     let (loaded, meta) = checkpoint::load(&path, &Device::Cpu, None, None).unwrap();
     assert_eq!(meta.model, state.spec);
     assert_eq!(meta.dtype, "f32");
@@ -234,4 +238,21 @@ fn a_frozen_model_is_a_snapshot_of_the_weights() {
     assert_eq!(before, after);
     let refrozen = state.frozen(DType::F64, &Device::Cpu).unwrap().time_derivatives(&z).unwrap();
     assert_ne!(refrozen.to_vec2::<f64>().unwrap(), before, "a new snapshot sees the new weights");
+}
+
+#[test]
+fn each_family_bounds_its_own_parameter_count() {
+    // The bound refuses oversized configs and checkpoints before anything is allocated, so it
+    // must never be below what a model of that kind really holds: the separable and dissipative
+    // HNNs have two networks each, more than one 2n → hidden → 2n MLP.
+    for kind in hnn_train::ModelKind::all() {
+        for (dof, hidden) in [(1, vec![200, 200]), (4, vec![64]), (3, vec![16, 32, 8])] {
+            let spec = hnn_train::ModelSpec { kind, dof, hidden, activation: hnn_core::Activation::Tanh };
+            let state = ModelState::new(spec.clone(), DType::F32, &Device::Cpu, 0).unwrap();
+            let held: usize = state.named_vars().iter().map(|(_, v)| v.elem_count()).sum();
+            let bound = spec.parameter_bound();
+            assert!(bound >= held as f64, "{spec}: bound {bound} below the {held} parameters it holds");
+            assert!(bound <= 1.2 * held as f64 + 100.0, "{spec}: bound {bound} far above the {held} it holds");
+        }
+    }
 }

@@ -40,7 +40,7 @@ pub struct PixelModelConfig {
     pub canonical_weight: f64,
     /// Integrator of the latent dynamics loss across its horizon (the reference: `euler`).
     #[serde(default = "default_latent_integrator")]
-    pub latent_integrator: String,
+    pub latent_integrator: IntegratorKind,
     /// Its steps across the horizon.
     #[serde(default = "default_latent_substeps")]
     pub latent_substeps: usize,
@@ -49,8 +49,8 @@ pub struct PixelModelConfig {
     pub latent_horizon: usize,
 }
 
-pub(super) fn default_latent_integrator() -> String {
-    "euler".into()
+pub(super) fn default_latent_integrator() -> IntegratorKind {
+    IntegratorKind::Euler
 }
 pub(super) fn default_latent_substeps() -> usize {
     1
@@ -67,10 +67,7 @@ impl PixelModelConfig {
 
     /// The latent step of the dynamics loss.
     pub fn latent_step(&self) -> Result<LatentStep> {
-        let integrator = self
-            .latent_integrator
-            .parse::<IntegratorKind>()
-            .map_err(|err| Error::Config(format!("model.latent_integrator: {err}")))?;
+        let integrator = self.latent_integrator;
         if self.latent_substeps == 0 {
             return Err(Error::Config("model.latent_substeps must be positive".into()));
         }
@@ -90,7 +87,7 @@ pub struct PixelEvalConfig {
     /// Frames rolled out.
     pub rollout_steps: usize,
     /// Integrator in latent time (one frame = one time unit, as in training).
-    pub method: String,
+    pub method: IntegratorKind,
     /// Its step.
     pub dt: f64,
     /// Show every this many frames in the strip.
@@ -184,7 +181,6 @@ impl PixelExperiment {
         if e.trajectories == 0 || e.rollout_steps == 0 || e.strip_every == 0 {
             return fail("eval.trajectories, eval.rollout_steps and eval.strip_every must be positive".into());
         }
-        e.method.parse::<IntegratorKind>().map_err(|err| Error::Config(format!("eval.method: {err}")))?;
         if !(e.dt > 0.0 && e.dt <= 1.0) {
             return fail(format!("eval.dt must be in (0, 1] (frames are one time unit apart), got {}", e.dt));
         }

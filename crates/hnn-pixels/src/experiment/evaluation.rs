@@ -4,7 +4,7 @@
 use super::*;
 use crate::data::PixelDataset;
 use candle_core::{DType, Device};
-use hnn_core::{rollout, IntegratorKind, Solver};
+use hnn_core::{rollout, Solver};
 use hnn_systems::AnalyticHamiltonian;
 use hnn_train::eval::{MeanSem, ModelMetrics};
 use hnn_train::Result;
@@ -44,7 +44,7 @@ pub(super) fn evaluate(
     let x0 = eval.pairs(0, e)?.narrow(1, 0, 1)?.squeeze(1)?.to_dtype(dtype)?.to_device(device)?;
     let z0 = model.ae.encode(&x0)?.detach();
     let times: Vec<f64> = (0..=steps).map(|t| t as f64).collect();
-    let solver = Solver::Fixed { integrator: cfg.eval.method.parse::<IntegratorKind>()?.build(), dt: cfg.eval.dt };
+    let solver = Solver::Fixed { integrator: cfg.eval.method.build(), dt: cfg.eval.dt };
     let rollout_started = std::time::Instant::now();
     let zs = rollout(&dynamics, &z0, &times, &solver)?; // [T, E, 2]
     let rollout_seconds = rollout_started.elapsed().as_secs_f64();

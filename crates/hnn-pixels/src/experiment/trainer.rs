@@ -115,7 +115,7 @@ pub(super) fn train_run(
     let ctx = RunContext {
         seed: mseed,
         checkpoint: Some(job.checkpoint.clone()),
-        info: TrainingInfo { mode: "pixels".into(), seed: mseed, ..Default::default() },
+        info: TrainingInfo { mode: hnn_train::checkpoint::TrainingMode::Pixels, seed: mseed, ..Default::default() },
         progress: job.progress,
         label: format!("{} {}", cfg.name, job.kind.name()),
     };

@@ -31,13 +31,8 @@ pub trait AnalyticHamiltonian: Send + Sync {
     fn grad_at(&self, z: &[f64], grad: &mut [f64]);
     /// Hamilton's equations, ż = J∇H(z), written into `dz`.
     fn hamiltonian_field_at(&self, z: &[f64], dz: &mut [f64]) {
-        let n = self.dof();
         self.grad_at(z, dz);
-        for i in 0..n {
-            let (dq, dp) = (dz[i], dz[n + i]);
-            dz[i] = dp;
-            dz[n + i] = -dq;
-        }
+        hnn_core::symplectic::apply_j_rows(dz, self.dof());
     }
     /// The system's dynamics ż(z) written into `dz`: what data are generated and truths rolled
     /// out with. J∇H for a conservative system; a dissipative one adds its friction.
@@ -52,6 +47,15 @@ pub trait AnalyticHamiltonian: Send + Sync {
     /// R = diag(0, r)), to compare a learned one with; `None` for a conservative system.
     fn damping_rate(&self) -> Option<f64> {
         None
+    }
+}
+
+/// Errors unless a system parameter is positive and finite, naming it.
+pub(crate) fn positive(name: &str, v: f64) -> crate::Result<()> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(crate::Error::InvalidSetting(format!("system parameter `{name}` must be positive, got {v}")))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Planar gravitational N-body systems.
 
-use super::AnalyticHamiltonian;
+use super::{positive, AnalyticHamiltonian};
 
 /// N point masses in the plane under Newtonian gravity:
 /// H = Σᵢ |pᵢ|²/2mᵢ − Σᵢ<ⱼ G mᵢ mⱼ / |qᵢ − qⱼ|.
@@ -10,6 +10,7 @@ use super::AnalyticHamiltonian;
 /// `[qx1, qx2, qy1, qy2, vx1, vx2, vy1, vy2]`; [`NBody::to_reference_layout`] and
 /// [`NBody::from_reference_layout`] convert.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NBody {
     /// Masses, one per body.
     pub masses: Vec<f64>,
@@ -18,6 +19,14 @@ pub struct NBody {
 }
 
 impl NBody {
+    /// Checks the parameters, naming the wrong one.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.masses.len() < 2 {
+            return Err(crate::Error::InvalidSetting("an N-body system needs at least 2 masses".into()));
+        }
+        self.masses.iter().try_for_each(|m| positive("masses", *m)).and(positive("g", self.g))
+    }
+
     /// Bodies with the given masses and constant G.
     pub fn new(masses: Vec<f64>, g: f64) -> Self {
         Self { masses, g }

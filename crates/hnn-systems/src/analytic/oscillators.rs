@@ -1,10 +1,11 @@
 //! Harmonic oscillators: one, and a chain of n coupled ones.
 
-use super::AnalyticHamiltonian;
+use super::{positive, AnalyticHamiltonian};
 
 /// H = p²/2m + k(q − q₀)²/2. The reference "ideal mass-spring" is H = q² + p²
 /// ([`HarmonicOscillator::reference_spring`]).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HarmonicOscillator {
     /// Mass m.
     pub m: f64,
@@ -15,6 +16,11 @@ pub struct HarmonicOscillator {
 }
 
 impl HarmonicOscillator {
+    /// Checks the parameters, naming the wrong one.
+    pub fn validate(&self) -> crate::Result<()> {
+        positive("m", self.m).and(positive("k", self.k))
+    }
+
     /// An oscillator with mass `m`, spring constant `k` and equilibrium `q0`.
     pub fn new(m: f64, k: f64, q0: f64) -> Self {
         Self { m, k, q0 }
@@ -57,6 +63,7 @@ impl AnalyticHamiltonian for HarmonicOscillator {
 /// n equal masses joined by equal springs, ends fixed to walls:
 /// H = Σ pᵢ²/2m + (k/2)[q₁² + Σ (qᵢ₊₁ − qᵢ)² + qₙ²]. For scaling studies in n.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OscillatorChain {
     /// Number of masses (degrees of freedom).
     pub n: usize,
@@ -67,6 +74,14 @@ pub struct OscillatorChain {
 }
 
 impl OscillatorChain {
+    /// Checks the parameters, naming the wrong one.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.n == 0 {
+            return Err(crate::Error::InvalidSetting("an oscillator chain needs n ≥ 1".into()));
+        }
+        positive("m", self.m).and(positive("k", self.k))
+    }
+
     /// A chain of `n` masses.
     pub fn new(n: usize, m: f64, k: f64) -> Self {
         Self { n, m, k }
@@ -104,6 +119,7 @@ impl AnalyticHamiltonian for OscillatorChain {
 /// truths follow [`time_derivatives_at`](AnalyticHamiltonian::time_derivatives_at), and its tensor
 /// form is a plain field (no Hamiltonian for symplectic integrators) whose energy is H.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "DampedParameters", into = "DampedParameters")]
 pub struct DampedOscillator {
     /// The conservative oscillator (m, k; q₀ = 0).
     pub oscillator: HarmonicOscillator,
@@ -111,7 +127,39 @@ pub struct DampedOscillator {
     pub gamma: f64,
 }
 
+/// A [`DampedOscillator`] as configs write it: `{ m, k, gamma }`.
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DampedParameters {
+    m: f64,
+    k: f64,
+    gamma: f64,
+}
+
+impl From<DampedParameters> for DampedOscillator {
+    fn from(p: DampedParameters) -> Self {
+        DampedOscillator::new(p.m, p.k, p.gamma)
+    }
+}
+
+impl From<DampedOscillator> for DampedParameters {
+    fn from(d: DampedOscillator) -> Self {
+        DampedParameters { m: d.oscillator.m, k: d.oscillator.k, gamma: d.gamma }
+    }
+}
+
 impl DampedOscillator {
+    /// Checks the parameters, naming the wrong one.
+    pub fn validate(&self) -> crate::Result<()> {
+        if !(self.gamma >= 0.0 && self.gamma.is_finite()) {
+            return Err(crate::Error::InvalidSetting(format!(
+                "system parameter `gamma` must be ≥ 0 and finite, got {}",
+                self.gamma
+            )));
+        }
+        positive("m", self.oscillator.m).and(positive("k", self.oscillator.k))
+    }
+
     /// Mass `m`, spring constant `k`, friction `gamma`.
     pub fn new(m: f64, k: f64, gamma: f64) -> Self {
         Self { oscillator: HarmonicOscillator::new(m, k, 0.0), gamma }

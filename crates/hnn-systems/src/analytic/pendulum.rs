@@ -1,10 +1,11 @@
 //! The ideal pendulum.
 
-use super::AnalyticHamiltonian;
+use super::{positive, AnalyticHamiltonian};
 
 /// H = p²/(2ml²) + mgl(1 − cos q), q the angle from the bottom, p the angular momentum.
 /// The reference pendulum is H = 3(1 − cos q) + p² ([`Pendulum::reference`]).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Pendulum {
     /// Bob mass.
     pub m: f64,
@@ -15,6 +16,11 @@ pub struct Pendulum {
 }
 
 impl Pendulum {
+    /// Checks the parameters, naming the wrong one.
+    pub fn validate(&self) -> crate::Result<()> {
+        positive("m", self.m).and(positive("g", self.g)).and(positive("l", self.l))
+    }
+
     /// A pendulum of mass `m`, gravity `g`, length `l`.
     pub fn new(m: f64, g: f64, l: f64) -> Self {
         Self { m, g, l }

@@ -1,9 +1,10 @@
 //! Particles in classic potentials: the double well and Hénon–Heiles.
 
-use super::AnalyticHamiltonian;
+use super::{positive, AnalyticHamiltonian};
 
 /// H = p²/2m + a(q² − b²)²: two wells at q = ±b separated by a barrier of height a·b⁴.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DoubleWell {
     /// Mass.
     pub m: f64,
@@ -14,6 +15,11 @@ pub struct DoubleWell {
 }
 
 impl DoubleWell {
+    /// Checks the parameters, naming the wrong one.
+    pub fn validate(&self) -> crate::Result<()> {
+        positive("m", self.m).and(positive("a", self.a)).and(positive("b", self.b))
+    }
+
     /// A double well.
     pub fn new(m: f64, a: f64, b: f64) -> Self {
         Self { m, a, b }
@@ -45,9 +51,17 @@ impl AnalyticHamiltonian for DoubleWell {
 /// Hénon–Heiles: H = (p₁² + p₂²)/2 + (q₁² + q₂²)/2 + λ(q₁²q₂ − q₂³/3). Chaotic above E ≈ 1/8
 /// (λ = 1); escapes above 1/6.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HenonHeiles {
     /// Coupling λ (1 in the classic form).
     pub lambda: f64,
+}
+
+impl HenonHeiles {
+    /// Checks the parameters, naming the wrong one.
+    pub fn validate(&self) -> crate::Result<()> {
+        Ok(())
+    }
 }
 
 impl Default for HenonHeiles {

@@ -2,7 +2,8 @@
 
 use super::HnnModel;
 use crate::error::Result;
-use crate::eval::MeanSem;
+use crate::metrics::{self, MeanSem};
+use crate::training::{Loss, Objective, Transitions};
 use candle_core::{DType, Tensor};
 use hnn_core::Solver;
 use hnn_systems::{Dataset, Split, System};
@@ -32,22 +33,15 @@ pub struct Evaluation {
     pub damping_rate: Option<MeanSem>,
 }
 
+/// The per-sample derivative errors of a split (the loss of gradient matching, in the model's
+/// precision, as training and `hnn exp` report it).
 fn derivative_errors(model: &HnnModel, split: &Split) -> Result<MeanSem> {
     if split.is_empty() {
         return Ok(MeanSem::of(&[]));
     }
-    let mut errors = Vec::with_capacity(split.len());
-    let chunk = 8192;
-    let mut start = 0;
-    while start < split.len() {
-        let len = chunk.min(split.len() - start);
-        let z = split.z.narrow(0, start, len)?;
-        let dz = split.dz.narrow(0, start, len)?.to_dtype(DType::F64)?;
-        let pred = model.predict_derivatives(&z.to_dtype(DType::F64)?)?;
-        errors.extend((pred - dz)?.sqr()?.mean(1)?.to_vec1::<f64>()?);
-        start += len;
-    }
-    Ok(MeanSem::of(&errors))
+    let (state, frozen) = (&model.state, model.frozen()?);
+    let rows = Transitions::derivatives(&split.to(state.dtype, &state.device)?);
+    Ok(MeanSem::of(&Loss::new(&Objective::Gradient, None)?.per_sample(&frozen, &rows)?))
 }
 
 pub(super) fn evaluate(model: &HnnModel, data: &Dataset, truth: Option<&System>) -> Result<Evaluation> {
@@ -62,9 +56,7 @@ pub(super) fn evaluate(model: &HnnModel, data: &Dataset, truth: Option<&System>)
     let states = if data.test.is_empty() { &data.train.z } else { &data.test.z };
     if states.dims()[0] > 0 {
         let (input, _) = model.input(states, "z")?;
-        if let Some(r) = hnn_core::VectorField::damping_rates(&model.frozen()?, &input)? {
-            out.damping_rate = Some(MeanSem::of(&r.mean(1)?.to_dtype(DType::F64)?.to_vec1::<f64>()?));
-        }
+        out.damping_rate = metrics::damping_rate(&model.frozen()?, &input)?;
     }
     let (Some(len), Some(dt)) = (data.meta.trajectory_length, data.meta.dt) else { return Ok(out) };
     let n = data.test.len();
@@ -76,37 +68,22 @@ pub(super) fn evaluate(model: &HnnModel, data: &Dataset, truth: Option<&System>)
     let z0 = observed.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?;
     let times: Vec<f64> = (0..len).map(|k| k as f64 * dt).collect();
     let rolled = model.rollout(&z0, &times, &Solver::dopri5(1e-9, 1e-9))?.transpose(0, 1)?.contiguous()?; // [B, T, 2n]
-    let per_trajectory = |t: Tensor| -> Result<Vec<f64>> { Ok(t.mean(1)?.to_vec1::<f64>()?) };
-    out.trajectory_mse = Some(MeanSem::of(
-        &per_trajectory((&rolled - &observed)?.sqr()?.mean(2)?)?.into_iter().map(finite).collect::<Vec<_>>(),
-    ));
+                                                                                                          // Per trajectory [T·2n], as the metrics take them.
+    let flat = |t: &Tensor| -> Result<Vec<Vec<f64>>> { Ok(t.reshape((n / len, len * width))?.to_vec2::<f64>()?) };
+    let (r, o) = (flat(&rolled)?, flat(&observed)?);
+    let mse: Vec<f64> = r.iter().zip(&o).map(|(r, o)| metrics::trajectory_mse(r, o, width)).collect();
+    out.trajectory_mse = Some(MeanSem::of(&mse));
     if model.state.model.energy(&z0.to_dtype(model.state.dtype)?.to_device(&model.state.device)?)?.is_some() {
         let first = model.energy(&rolled.narrow(1, 0, 1)?.squeeze(1)?)?.to_vec1::<f64>()?;
         let last = model.energy(&rolled.narrow(1, len - 1, 1)?.squeeze(1)?)?.to_vec1::<f64>()?;
-        let drift: Vec<f64> = first.iter().zip(&last).map(|(a, b)| finite(((b - a) / a).abs())).collect();
+        let drift: Vec<f64> = first.iter().zip(&last).map(|(a, b)| metrics::energy_drift(*a, *b)).collect();
         out.energy_drift = Some(MeanSem::of(&drift));
     }
     if let Some(system) = truth {
         let h = system.hamiltonian();
-        let (r, o) = (rolled.to_vec3::<f64>()?, observed.to_vec3::<f64>()?);
-        let mse: Vec<f64> = r
-            .iter()
-            .zip(&o)
-            .map(|(rt, ot)| {
-                let sq: f64 = rt.iter().zip(ot).map(|(a, b)| (h.energy_at(a) - h.energy_at(b)).powi(2)).sum();
-                finite(sq / len as f64)
-            })
-            .collect();
+        let mse: Vec<f64> =
+            r.iter().zip(&o).map(|(r, o)| metrics::energy_mse(&|z| h.energy_at(z), r, o, width)).collect();
         out.energy_mse = Some(MeanSem::of(&mse));
     }
     Ok(out)
-}
-
-/// A diverged rollout counts as infinitely wrong, never as NaN (which would hide in a mean).
-fn finite(x: f64) -> f64 {
-    if x.is_finite() {
-        x
-    } else {
-        f64::INFINITY
-    }
 }

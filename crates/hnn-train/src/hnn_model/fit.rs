@@ -136,22 +136,11 @@ pub(super) fn fit_ensemble(
     }
     let states: Vec<&crate::ModelState> = models.iter().map(|m| &m.state).collect();
     let reports = train_ensemble(&states, &tdata.iter().collect::<Vec<_>>(), &cfg, &ctxs, &vec![None; models.len()])?;
-    let (mode, integrator, substeps) = match &cfg.objective {
-        Objective::Gradient => ("gradient", None, None),
-        Objective::Trajectory { integrator, substeps, .. } => {
-            ("trajectory", Some(integrator.name().to_string()), Some(*substeps as f64))
-        }
-    };
     for ((model, data), report) in models.iter_mut().zip(data).zip(&reports) {
         let Ok(report) = report else { continue };
-        let steps = report.steps_run;
         model.info = TrainingInfo {
-            mode: mode.into(),
-            integrator: integrator.clone(),
-            dt: substeps.and_then(|s| data.meta.dt.map(|d| d / s)),
-            step: model.info.step + steps,
-            seed: model.info.seed,
-            experiment: None,
+            step: model.info.step + report.steps_run,
+            ..TrainingInfo::of(&cfg.objective, data.meta.dt, model.info.seed)
         };
     }
     Ok(reports)

@@ -90,7 +90,7 @@ impl HnnModel {
         check_precision(&device, config.precision)?;
         let spec = ModelSpec { kind: config.kind, dof, hidden: config.hidden.clone(), activation: config.activation };
         let state = ModelState::new(spec, config.precision.dtype(), &device, config.seed)?;
-        let info = TrainingInfo { mode: "untrained".into(), seed: config.seed, ..TrainingInfo::default() };
+        let info = TrainingInfo { seed: config.seed, ..TrainingInfo::default() };
         Ok(Self { state, frozen: Mutex::new(None), info })
     }
 

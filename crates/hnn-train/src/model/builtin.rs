@@ -1,6 +1,7 @@
 //! The kinds hnn ships: the HNN, the separable HNN, the dissipative HNN and the baseline, each its hnn-core model
 //! with the paper's MLP (see [`ModelSpec`]).
 
+use super::state::mlp_parameters;
 use super::{LearnedModel, ModelFamily, ModelSpec};
 use crate::error::Result;
 use candle_nn::VarBuilder;
@@ -9,7 +10,8 @@ use hnn_core::{Baseline, DissipativeHamiltonian, NeuralHamiltonian, SeparableHam
 
 /// A family for an hnn-core model built as `Model::new(dof, hidden, activation, vb)`.
 macro_rules! family {
-    ($(#[$doc:meta])* $family:ident, $model:ty, $name:literal, $summary:literal, curvature: $curvature:literal, seed: $seed:literal) => {
+    ($(#[$doc:meta])* $family:ident, $model:ty, $name:literal, $summary:literal, curvature: $curvature:literal, seed: $seed:literal,
+     parameters: |$spec:ident| $parameters:expr) => {
         $(#[$doc])*
         pub struct $family;
 
@@ -22,6 +24,9 @@ macro_rules! family {
             }
             fn needs_curvature(&self) -> bool {
                 $curvature
+            }
+            fn parameter_bound(&self, $spec: &ModelSpec) -> f64 {
+                $parameters
             }
             fn build(&self, spec: &ModelSpec, vb: VarBuilder) -> Result<Box<dyn LearnedModel>> {
                 Ok(Box::new(<$model>::new(spec.dof, &spec.hidden, spec.activation, vb)?))
@@ -36,23 +41,27 @@ macro_rules! family {
 family!(
     /// [`ModelKind::HNN`](super::ModelKind::HNN).
     HnnFamily, NeuralHamiltonian, "hnn", "the Hamiltonian Neural Network: an MLP H(q, p), field J∇H",
-    curvature: true, seed: 2
+    curvature: true, seed: 2,
+    parameters: |s| mlp_parameters(2 * s.dof, &s.hidden, 1)
 );
 family!(
     /// [`ModelKind::SEPARABLE_HNN`](super::ModelKind::SEPARABLE_HNN).
     SeparableHnnFamily, SeparableHamiltonian, "separable_hnn", "a separable HNN: H = T(p) + V(q), two MLPs",
-    curvature: true, seed: 3
+    curvature: true, seed: 3,
+    parameters: |s| 2.0 * mlp_parameters(s.dof, &s.hidden, 1)
 );
 family!(
     /// [`ModelKind::DISSIPATIVE_HNN`](super::ModelKind::DISSIPATIVE_HNN).
     DissipativeHnnFamily, DissipativeHamiltonian, "dissipative_hnn",
     "a dissipative HNN: ż = (J − R)∇H, an MLP H and a learned friction R ≥ 0 on the momenta",
-    curvature: true, seed: 4
+    curvature: true, seed: 4,
+    parameters: |s| mlp_parameters(2 * s.dof, &s.hidden, 1) + mlp_parameters(2 * s.dof, &s.hidden, s.dof)
 );
 family!(
     /// [`ModelKind::BASELINE`](super::ModelKind::BASELINE).
     BaselineFamily, Baseline, "baseline", "the baseline: an MLP that outputs ż",
-    curvature: false, seed: 1
+    curvature: false, seed: 1,
+    parameters: |s| mlp_parameters(2 * s.dof, &s.hidden, 2 * s.dof)
 );
 
 /// Its MLP runs on the execution layer's kernels.

@@ -24,6 +24,11 @@ pub trait ModelFamily: Any + Send + Sync {
     /// as J∇H): ReLU and other activations without curvature are then refused.
     fn needs_curvature(&self) -> bool;
 
+    /// An upper bound on the number of parameters the model of `spec` has, computed in f64 so
+    /// that no width overflows: configs and checkpoints are refused on it before anything is
+    /// allocated. [`mlp_parameters`](super::state::mlp_parameters) counts one MLP.
+    fn parameter_bound(&self, spec: &ModelSpec) -> f64;
+
     /// Builds the model's variables through `vb` (already under the prefix [`name`](Self::name)).
     fn build(&self, spec: &ModelSpec, vb: VarBuilder) -> Result<Box<dyn LearnedModel>>;
 

@@ -42,6 +42,8 @@ impl LearnedModel for Frozen {}
 #[derive(Clone, Debug)]
 pub struct Model {
     inner: Arc<dyn LearnedModel>,
+    /// Degrees of freedom n: the model takes states of width 2n (from its spec).
+    dof: usize,
 }
 
 impl Model {
@@ -49,12 +51,17 @@ impl Model {
     pub fn build(spec: &ModelSpec, vb: VarBuilder) -> Result<Self> {
         spec.validate()?;
         let model = spec.kind.family().build(spec, vb.pp(spec.kind.name()))?;
-        Ok(Self { inner: Arc::from(model) })
+        Ok(Self { inner: Arc::from(model), dof: spec.dof })
     }
 
-    /// Wraps a model.
-    pub fn new(model: impl LearnedModel) -> Self {
-        Self { inner: Arc::new(model) }
+    /// Wraps a model of `dof` degrees of freedom.
+    pub fn new(model: impl LearnedModel, dof: usize) -> Self {
+        Self { inner: Arc::new(model), dof }
+    }
+
+    /// Degrees of freedom n (states are 2n wide).
+    pub fn degrees_of_freedom(&self) -> usize {
+        self.dof
     }
 
     /// H(z) for models with an energy (the Hamiltonian ones, and the dissipative HNN's H);
@@ -82,18 +89,8 @@ impl Model {
     /// detached weights (plain tensors, not variables) of `dtype`, as [`ModelState::frozen`]
     /// builds it.
     pub fn freeze(self, dtype: candle_core::DType) -> Result<Self> {
-        let dof = self.degrees_of_freedom();
-        let frozen = hnn_core::exec::freeze(self.network(), dof, self.clone(), dtype)?;
-        Ok(Self::new(frozen))
-    }
-
-    /// Degrees of freedom n, read from the first state width the model accepts.
-    fn degrees_of_freedom(&self) -> usize {
-        match (self.inner.energy_function(), self.inner.network()) {
-            (Some(h), _) => h.degrees_of_freedom(),
-            (None, Some(n)) => n.mlp.config().input / 2,
-            (None, None) => 0,
-        }
+        let frozen = hnn_core::exec::freeze(self.network(), self.dof, self.clone(), dtype)?;
+        Ok(Self::new(frozen, self.dof))
     }
 }
 

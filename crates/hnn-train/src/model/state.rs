@@ -54,13 +54,26 @@ impl ModelSpec {
         Ok(())
     }
 
-    /// An upper bound on the parameter count of the MLP this spec describes, 2n → hidden… → 2n
-    /// (the widest output any built-in kind has), computed in f64 so that no width overflows.
+    /// An upper bound on the model's parameter count, as its family counts it
+    /// ([`ModelFamily::parameter_bound`](super::ModelFamily::parameter_bound)).
     pub fn parameter_bound(&self) -> f64 {
-        let mut widths = vec![2.0 * self.dof as f64];
-        widths.extend(self.hidden.iter().map(|&w| w as f64));
-        widths.push(2.0 * self.dof as f64);
-        widths.windows(2).map(|w| w[0] * w[1] + w[1]).sum()
+        self.kind.family().parameter_bound(self)
+    }
+}
+
+/// The parameters of an MLP input → hidden… → output with a bias on every layer (an upper
+/// bound where the last layer has none), in f64 so that no width overflows.
+pub fn mlp_parameters(input: usize, hidden: &[usize], output: usize) -> f64 {
+    let mut widths = vec![input as f64];
+    widths.extend(hidden.iter().map(|&w| w as f64));
+    widths.push(output as f64);
+    widths.windows(2).map(|w| w[0] * w[1] + w[1]).sum()
+}
+
+impl ModelSpec {
+    /// The widest hidden layer: the size the execution layer's thread budget is chosen by.
+    pub fn widest(&self) -> usize {
+        self.hidden.iter().copied().max().unwrap_or(1)
     }
 }
 
@@ -133,9 +146,8 @@ impl ModelState {
     pub fn rollout(&self, z0: &Tensor, times: &[f64], solver: &Solver) -> Result<(Tensor, Option<Tensor>)> {
         let model = self.frozen(DType::F64, &Device::Cpu)?;
         let z0 = z0.to_dtype(DType::F64)?.to_device(&Device::Cpu)?;
-        let width = self.spec.hidden.iter().copied().max().unwrap_or(1);
         let rows = z0.dim(0)?;
-        let traj = run_sized(&Device::Cpu, rows, width, || rollout(&model, &z0, times, solver))?;
+        let traj = run_sized(&Device::Cpu, rows, self.spec.widest(), || rollout(&model, &z0, times, solver))?;
         let (t, b, d) = traj.dims3()?;
         let energy = match model.energy(&traj.reshape((t * b, d))?)? {
             Some(e) => Some(e.reshape((t, b))?),
