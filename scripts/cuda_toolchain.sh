@@ -43,11 +43,25 @@ cuda_link_dir() {
         [ -n "$real" ] || { echo "lib$lib.so.* not found under $CUDA_ROOT" >&2; return 1; }
         ln -sf "$(realpath "$real")" "$link/lib$lib.so"
     done
-    if [ ! -f "$link/libcuda.so" ]; then
+    # The stub exports every driver function cudarc binds, read from cudarc's sources: fetch
+    # them first (a fresh machine has no cargo registry yet), and refuse a stub that would be
+    # empty or short (the link then fails with `undefined symbol: cu…`, far from the cause).
+    local symbols
+    symbols=$(nm -D --defined-only "$link/libcuda.so" 2>/dev/null | grep -c ' T cu' || true)
+    if [ "${symbols:-0}" -lt 100 ]; then
+        cargo fetch --quiet >&2 || { echo "cargo fetch failed: cudarc's sources are needed for the libcuda stub" >&2; return 1; }
         local bindings
         bindings=$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -path '*cudarc-*/src/driver/sys/mod.rs' | sort | tail -1)
+        [ -n "$bindings" ] || { echo "cudarc's driver bindings (src/driver/sys/mod.rs) not found in the cargo registry" >&2; return 1; }
         grep -oP '^\s{12}fn \Kcu\w+(?=\()' "$bindings" | sort -u \
             | sed 's/.*/int &(void) { return 999; }/' > "$link/libcuda_stub.c"
+        local count
+        count=$(wc -l < "$link/libcuda_stub.c")
+        if [ "$count" -lt 100 ]; then
+            echo "the libcuda stub from $bindings has $count functions (expected hundreds): refusing to link with it" >&2
+            rm -f "$link/libcuda_stub.c" "$link/libcuda.so"
+            return 1
+        fi
         cc -shared -fPIC -Wl,-soname,libcuda.so.1 -o "$link/libcuda.so" "$link/libcuda_stub.c"
     fi
     realpath "$link"
