@@ -99,6 +99,8 @@ impl FitRun {
         let sets = vec![&data; models.len()];
         let reports = HnnModel::fit_ensemble(&mut models, &sets, &self.options)?;
         let mut failed = None;
+        // Printed once metrics.json is written: a failing standard output loses no result.
+        let mut summary = vec![];
         for ((kind, model), report) in self.kinds.iter().copied().zip(models).zip(reports) {
             let report = match report {
                 Ok(report) => report,
@@ -110,14 +112,14 @@ impl FitRun {
             };
             model.save(self.out.join(format!("{}.safetensors", kind.name())))?;
             let evaluation = model.evaluate(&data)?;
-            println!(
+            summary.push(format!(
                 "{:<14} train {:.3e}  test {:.3e}  trajectory MSE {}  ({:.1} s)",
                 kind.name(),
                 evaluation.train_loss.mean,
                 evaluation.test_loss.mean,
                 evaluation.trajectory_mse.map(|m| format!("{:.3e}", m.mean)).unwrap_or_else(|| "—".into()),
                 report.seconds
-            );
+            ));
             curves.extend(loss_series(kind, &report));
             metrics.models.insert(
                 kind.name().to_string(),
@@ -140,7 +142,10 @@ impl FitRun {
         if let Err(e) = phase_plot(&self, &data, &fitted) {
             tracing::warn!("phase plot not drawn: {e}");
         }
-        println!("outputs: {}", self.out.display());
+        for line in summary {
+            say!("{line}");
+        }
+        say!("outputs: {}", self.out.display());
         // The models that trained are written; the first that did not fails the command.
         failed.map_or(Ok(()), Err)
     }

@@ -78,6 +78,14 @@
 //! program that installs its own `#[global_allocator]` depends on hnn with
 //! `default-features = false`.
 
+/// `println!` for the command's results: a standard output that cannot be written (a full
+/// device) is an error naming it, returned with `?`, not a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::say(format_args!($($arg)*))?
+    };
+}
+
 pub mod cli;
 pub mod experiments;
 pub mod fit;

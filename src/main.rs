@@ -17,7 +17,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Our errors carry their causes in their own message (file, field or step named).
-            eprintln!("error: {e}");
+            // A standard error that cannot be written either (a full device) leaves only the
+            // exit status: no panic.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             ExitCode::FAILURE
         }
     }

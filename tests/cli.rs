@@ -251,6 +251,22 @@ fn fit_trains_on_a_users_file_and_writes_a_run_directory() {
     // A flag that would be ignored is an error.
     refused(d, &["fit", "--data", "mine.csv", "--integrator", "leapfrog"], "--objective trajectory");
     refused(d, &["rollout", "runs/fit/mine/hnn.safetensors", "--z0", "0.5,0,0,1", "--dt", "0.1"], "--dt");
+    // A standard output on a full device: an error naming it (no panic), and the results
+    // already computed are written first.
+    if Path::new("/dev/full").exists() {
+        let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let run = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_hnn")).args(args).current_dir(d).stdout(full()).output().unwrap()
+        };
+        let out = run(&["fit", "--data", "mine.csv", "--steps", "3", "--hidden", "8", "--out", "full"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("standard output") && !err.contains("panicked"), "{err}");
+        assert!(d.join("full/metrics.json").is_file() && d.join("full/hnn.safetensors").is_file());
+        let out = run(&["list"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.code() == Some(1) && err.contains("standard output") && !err.contains("panicked"), "{err}");
+    }
     // `hnn table` over runs/ holding a fit run and an experiment: the fit run is not a table row.
     ok(d, &["exp", "spring", "--steps", "2", "--no-plots"]);
     let table = ok(d, &["table", "runs"]);

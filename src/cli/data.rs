@@ -26,12 +26,12 @@ impl DataArgs {
             Config::Pixels(p) => {
                 let ds = p.data.generate(seed)?;
                 ds.save(&out)?;
-                println!("{}: {:?} frames → {}", p.name, ds.frames.dims(), out.display());
+                say!("{}: {:?} frames → {}", p.name, ds.frames.dims(), out.display());
             }
             Config::State(cfg) => {
                 let ds = cfg.data.load(seed, data.as_deref())?;
                 hnn_systems::io::save(&ds, &out)?;
-                println!(
+                say!(
                     "{}: {} train + {} test samples of {} (dof {}) → {}",
                     cfg.name,
                     ds.train.len(),

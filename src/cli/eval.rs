@@ -76,7 +76,7 @@ impl EvalArgs {
         let set = EvalSet::new(&cfg.eval, truth, cfg.data.sampler(), &ds, seed)?;
         let tdata = TrainData::new(&ds, &cfg.train.objective, DType::F64, &Device::Cpu)?;
         let (metrics, _) = evaluate(&state, &cfg.train.objective, &tdata, &set, &cfg.eval)?;
-        println!("{}", serde_json::to_string_pretty(&metrics).expect("metrics serialize"));
+        say!("{}", serde_json::to_string_pretty(&metrics).expect("metrics serialize"));
         Ok(())
     }
 
@@ -100,7 +100,7 @@ impl EvalArgs {
             cfg.eval.method = super::rollout::fixed_step(m)?;
         }
         let out = stored.evaluate(Some(cfg), self.seed, &Device::Cpu)?;
-        println!("{}", serde_json::to_string_pretty(&out).expect("metrics serialize"));
+        say!("{}", serde_json::to_string_pretty(&out).expect("metrics serialize"));
         Ok(())
     }
 }

@@ -62,8 +62,8 @@ impl ExpArgs {
             Config::State(cfg) => (experiment::run(&cfg, &opts)?, cfg.name),
             Config::Pixels(cfg) => (hnn_pixels::experiment::run(&cfg, &opts)?, cfg.name),
         };
-        println!("{}", hnn_train::table::markdown(&runs));
-        println!("outputs: {}", out.join(exp_name).display());
+        say!("{}", hnn_train::table::markdown(&runs));
+        say!("outputs: {}", out.join(exp_name).display());
         Ok(())
     }
 }

@@ -84,6 +84,13 @@ fn is_pixel_checkpoint(path: &Path) -> Result<bool> {
     Ok(hnn_train::checkpoint::format_of(path)? == hnn_pixels::experiment::CHECKPOINT_FORMAT)
 }
 
+/// Writes one line of the command's results to standard output (see the `say!` macro).
+pub(crate) fn say(args: std::fmt::Arguments<'_>) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args).and_then(|()| out.write_all(b"\n")).map_err(|e| hnn_train::Error::io("standard output", e))
+}
+
 /// Whether to draw progress bars: when stderr is a terminal.
 fn progress() -> bool {
     std::io::IsTerminal::is_terminal(&std::io::stderr())
@@ -108,10 +115,7 @@ fn run(command: Command) -> Result<()> {
         Command::Eval(args) => args.run(),
         Command::Rollout(args) => args.run(),
         Command::Data(args) => args.run(),
-        Command::List => {
-            list::run();
-            Ok(())
-        }
+        Command::List => list::run(),
         Command::Fit(args) => args.run(),
         Command::Table(args) => args.run(),
     }

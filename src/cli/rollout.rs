@@ -67,10 +67,10 @@ impl RolloutArgs {
         };
         let n = z.len() / 2;
         let header: Vec<String> = (0..n).map(|i| format!("q{i}")).chain((0..n).map(|i| format!("p{i}"))).collect();
-        println!("t,{},H", header.join(","));
+        say!("t,{},H", header.join(","));
         for ((t, r), e) in times.iter().zip(&rows).zip(e) {
             let cols: Vec<String> = r.iter().map(|v| format!("{v}")).collect();
-            println!("{t},{},{e}", cols.join(","));
+            say!("{t},{},{e}", cols.join(","));
         }
         Ok(())
     }
@@ -93,11 +93,11 @@ impl RolloutArgs {
         if let Some(path) = &self.frames {
             write_frames(path, &stored, &r, times.len())?;
         }
-        println!("t,z_q,z_p,H,theta,p,frame_mse");
+        say!("t,z_q,z_p,H,theta,p,frame_mse");
         for (k, t) in times.iter().enumerate() {
             let h = r.energy.as_ref().map_or(f64::NAN, |e| e[k]);
             let (z, s) = (r.latent[k], r.states[k]);
-            println!("{t},{},{},{h},{},{},{}", z[0], z[1], s[0], s[1], r.frame_mse[k]);
+            say!("{t},{},{},{h},{},{},{}", z[0], z[1], s[0], s[1], r.frame_mse[k]);
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ impl TableArgs {
         if runs.is_empty() {
             return Err(Error::Config(format!("no metrics.json under {}", self.dir.display())));
         }
-        println!("{}", hnn_train::table::markdown(&runs));
+        say!("{}", hnn_train::table::markdown(&runs));
         Ok(())
     }
 }

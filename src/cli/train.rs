@@ -95,7 +95,7 @@ impl TrainArgs {
             label: format!("{} {}", cfg.name, model.name()),
         };
         let report = train(&state, &data, &cfg.train, &ctx, resume.as_deref())?;
-        println!(
+        say!(
             "trained {} for {} steps in {:.2} s ({:.0} steps/s); final loss {:.4e}; test loss {:.4e}",
             model.name(),
             report.steps_run,
@@ -104,7 +104,7 @@ impl TrainArgs {
             report.train_curve.last().copied().unwrap_or(f64::NAN),
             report.test_curve.last().map(|t| t.1).unwrap_or(f64::NAN)
         );
-        println!("checkpoint: {}", path.display());
+        say!("checkpoint: {}", path.display());
         Ok(())
     }
 
@@ -135,7 +135,7 @@ impl TrainArgs {
             progress: progress(),
         };
         let report = hnn_pixels::experiment::train_model(&cfg, &job, &device, self.compute.dtype.dtype())?;
-        println!(
+        say!(
             "trained the pixel {} for {} steps in {:.2} s; final loss {:.4e}; test loss {:.4e}",
             model.name(),
             report.steps_run,
@@ -143,7 +143,7 @@ impl TrainArgs {
             report.train_curve.last().copied().unwrap_or(f64::NAN),
             report.test_curve.last().map(|t| t.1).unwrap_or(f64::NAN)
         );
-        println!("checkpoint: {}", checkpoint.display());
+        say!("checkpoint: {}", checkpoint.display());
         Ok(())
     }
 }
