@@ -48,7 +48,7 @@ fn main() -> hnn::Result<()> {
     let z = sample(500_000, 1.5, 0)?;
     let data = pairs(&z, &exact.time_derivatives(&z)?, 0.0)?;
     let mut gradient = HnnModel::new(&config, 1)?;
-    print_curve(&gradient.fit(&data, &FitOptions { steps: 10_000, batch_size: 50, ..Default::default() })?, 500);
+    print_curve(&gradient.fit(&data, TrainConfig { steps: 10_000, batch_size: 50, ..Default::default() })?, 500);
     compare(&exact, &gradient, "gradient matching")?;
 
     // Trajectory matching: 20 starts, 200 steps of 0.01, every 50th kept (t = 0, 0.5, … 2);
@@ -59,7 +59,7 @@ fn main() -> hnn::Result<()> {
         trajectories_on_grid(&times, &observed, &TrajectoryOptions { test_fraction: 0.0, ..Default::default() })?;
     let mut trajectory = HnnModel::new(&config, 1)?;
     let report =
-        trajectory.fit(&data, &FitOptions { steps: 2000, ..FitOptions::trajectory(IntegratorKind::Rk4, 50) })?;
+        trajectory.fit(&data, TrainConfig { steps: 2000, ..TrainConfig::trajectory(IntegratorKind::Rk4, 50) })?;
     print_curve(&report, 100);
     compare(&exact, &trajectory, "trajectory matching")
 }

@@ -22,21 +22,10 @@ fn main() -> hnn::Result<()> {
         seed,
         ..ModelConfig::default()
     };
-    let t = &cfg.train;
-    let options = FitOptions {
-        objective: t.objective.clone(),
-        steps,
-        batch_size: t.batch_size,
-        optimizer: t.optimizer,
-        learning_rate: t.learning_rate,
-        schedule: t.schedule,
-        weight_decay: t.weight_decay,
-        grad_clip: t.grad_clip,
-        input_noise: t.input_noise,
-        seed: Some(seed),
-        eval_every: t.eval_every,
-        progress: false,
-    };
+    // The experiment's [train] table as it is, with the CLI's checkpoint cadence left out (the
+    // library writes no checkpoint until `save`).
+    let train = TrainConfig { steps, checkpoint_every: 0, ..cfg.train.clone() };
+    let options = FitOptions { train, seed: Some(seed), progress: false };
     let mut model = HnnModel::new(&config, data.meta.dof)?;
     let report = model.fit(&data, &options)?;
     println!(

@@ -73,8 +73,8 @@ impl FitRun {
             dof: data.meta.dof,
             train_samples: data.train.len(),
             test_samples: data.test.len(),
-            objective: self.options.objective.clone(),
-            steps: self.options.steps,
+            objective: self.options.train.objective.clone(),
+            steps: self.options.train.steps,
             seed: self.seed,
             dtype: self.compute.1.name(),
             models: BTreeMap::new(),
@@ -94,7 +94,7 @@ impl FitRun {
             models.push(HnnModel::new(&config, data.meta.dof)?);
         }
         let names: Vec<&str> = self.kinds.iter().map(|k| k.name()).collect();
-        tracing::info!(models = ?names, steps = self.options.steps, data = %self.data.display(), "fitting");
+        tracing::info!(models = ?names, steps = self.options.train.steps, data = %self.data.display(), "fitting");
         // All models in one ensemble: each ends as its own fit would.
         let sets = vec![&data; models.len()];
         let reports = HnnModel::fit_ensemble(&mut models, &sets, &self.options)?;

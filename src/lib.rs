@@ -12,7 +12,7 @@
 //!     // or pairs np.savez(…, z=z, dz=dz), both [N, 2n]; or `hnn data pendulum --out pendulum.npz`.
 //!     let data = load_dataset("pendulum.npz", &TrajectoryOptions::default())?;
 //!     let mut model = HnnModel::new(&ModelConfig::default(), data.meta.dof)?;
-//!     let report = model.fit(&data, &FitOptions { steps: 500, ..FitOptions::default() })?;
+//!     let report = model.fit(&data, TrainConfig { steps: 500, ..TrainConfig::default() })?;
 //!     println!("train loss {:.2e}, {:?}", report.train_curve.last().unwrap(), model.evaluate(&data)?.test_loss);
 //!     let z0 = Tensor::new(&[[1.0f64, 0.0]], &Device::Cpu)?;
 //!     let (dz, h) = (model.predict_derivatives(&z0)?.to_vec2::<f64>()?, model.energy(&z0)?.to_vec1::<f64>()?);
@@ -27,7 +27,7 @@
 //! The same program runs as a test below, on a file it makes first. [`HnnModel`] takes every
 //! model kind ([`ModelKind`](prelude::ModelKind): HNN, separable HNN, baseline, and any kind
 //! registered later), gradient or trajectory matching with any integrator
-//! ([`FitOptions::trajectory`]), f32 or f64, the CPU or a GPU.
+//! ([`TrainConfig::trajectory`](prelude::TrainConfig::trajectory)), f32 or f64, the CPU or a GPU.
 //!
 //! ```
 //! # use hnn::prelude::*;
@@ -45,7 +45,7 @@
 //! let data = load_dataset("pendulum.npz", &TrajectoryOptions::default())?;
 //! let config = ModelConfig { hidden: vec![32, 32], ..ModelConfig::default() };
 //! let mut model = HnnModel::new(&config, data.meta.dof)?;
-//! let report = model.fit(&data, &FitOptions { steps: 300, learning_rate: 3e-3, ..FitOptions::default() })?;
+//! let report = model.fit(&data, TrainConfig { steps: 300, learning_rate: 3e-3, ..TrainConfig::default() })?;
 //! assert!(report.train_curve.last().unwrap() < &report.train_curve[0]);
 //! let z0 = Tensor::new(&[[1.0f64, 0.0]], &Device::Cpu)?;
 //! let dz = model.predict_derivatives(&z0)?;

@@ -10,5 +10,5 @@ pub use hnn_systems::import::{
 pub use hnn_systems::{Dataset, System};
 pub use hnn_train::device::{DeviceChoice, Precision};
 pub use hnn_train::model::ModelKind;
-pub use hnn_train::training::{Objective, Schedule, TrainReport};
+pub use hnn_train::training::{Objective, Schedule, TrainConfig, TrainReport};
 pub use hnn_train::{Evaluation, FitOptions, HnnModel, ModelConfig};

@@ -2,7 +2,7 @@
 
 use super::{progress, Compute};
 use hnn_train::model::ModelKind;
-use hnn_train::training::{Backprop, Objective};
+use hnn_train::training::{Backprop, Objective, TrainConfig};
 use hnn_train::{Error, Result};
 use std::path::PathBuf;
 
@@ -95,15 +95,8 @@ impl FitArgs {
                 backprop: backprop.unwrap_or_default(),
             },
         };
-        let options = hnn_train::FitOptions {
-            objective,
-            steps,
-            batch_size,
-            learning_rate,
-            seed: Some(seed),
-            progress: progress(),
-            ..hnn_train::FitOptions::default()
-        };
+        let train = TrainConfig { objective, steps, batch_size, learning_rate, ..TrainConfig::default() };
+        let options = hnn_train::FitOptions { train, seed: Some(seed), progress: progress() };
         let stem = data.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "data".into());
         let out = out.unwrap_or_else(|| PathBuf::from("runs").join("fit").join(stem));
         let fit = crate::fit::FitRun {

@@ -208,6 +208,10 @@ struct Block<T> {
     sse: f64,
 }
 
+/// The fused training step in three phases: per row block, encode the window and decode z_t
+/// with the reconstruction's backward; the latent losses over the whole batch; per row block,
+/// the encoder's backward. One function on purpose: the phases hand each other the blocks'
+/// traces, and the blocks are summed in order (the same bits for the same thread count).
 fn step<T: Real + WithDType>(
     model: &PixelModel,
     dynamics_vars: &[Var],

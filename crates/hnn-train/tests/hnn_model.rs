@@ -6,7 +6,7 @@ use candle_core::{DType, Device, Tensor};
 use hnn_core::integrators::Rk4;
 use hnn_core::{Integrator, IntegratorKind, Solver};
 use hnn_systems::import::{self, TrajectoryOptions};
-use hnn_train::{FitOptions, HnnModel, ModelConfig, ModelKind};
+use hnn_train::{FitOptions, HnnModel, ModelConfig, ModelKind, TrainConfig};
 
 /// Oscillator trajectories (H = (q² + p²)/2) on a grid of 0.1, as [T, B, 2].
 fn oscillator_data(test_fraction: f64) -> hnn_systems::Dataset {
@@ -31,7 +31,7 @@ fn small(kind: ModelKind) -> ModelConfig {
 fn gradient_matching_learns_an_energy_that_its_rollouts_keep() {
     let data = oscillator_data(0.25);
     let mut model = HnnModel::new(&small(ModelKind::HNN), 1).unwrap();
-    let report = model.fit(&data, &FitOptions { steps: 600, learning_rate: 3e-3, ..FitOptions::default() }).unwrap();
+    let report = model.fit(&data, TrainConfig { steps: 600, learning_rate: 3e-3, ..TrainConfig::default() }).unwrap();
     assert_eq!(model.steps_trained(), 600);
     let first = report.train_curve[0];
     let last = *report.train_curve.last().unwrap();
@@ -53,7 +53,7 @@ fn trajectory_matching_works_without_a_test_split() {
     let data = oscillator_data(0.0);
     assert_eq!(data.test.len(), 0);
     let mut model = HnnModel::new(&small(ModelKind::BASELINE), 1).unwrap();
-    let options = FitOptions { steps: 20, ..FitOptions::trajectory(IntegratorKind::Rk4, 4) };
+    let options = TrainConfig { steps: 20, ..TrainConfig::trajectory(IntegratorKind::Rk4, 4) };
     let report = model.fit(&data, &options).unwrap();
     assert_eq!(report.train_curve.len(), 20);
     assert!(report.train_curve.iter().all(|l| l.is_finite()));
@@ -95,7 +95,7 @@ fn a_saved_model_loads_and_predicts_the_same() {
     let data = oscillator_data(0.25);
     let config = ModelConfig { precision: hnn_train::device::Precision::F64, ..small(ModelKind::SEPARABLE_HNN) };
     let mut model = HnnModel::new(&config, 1).unwrap();
-    model.fit(&data, &FitOptions { steps: 30, ..FitOptions::default() }).unwrap();
+    model.fit(&data, TrainConfig { steps: 30, ..TrainConfig::default() }).unwrap();
     let path = dir.path().join("model.safetensors");
     model.save(&path).unwrap();
     let loaded = HnnModel::load(&path).unwrap();
@@ -117,19 +117,19 @@ fn reversible_backpropagation_trains_as_the_stored_graph_does() {
     // give the same gradients to round-off, so the same loss curve.
     let data = oscillator_data(0.25);
     let config = ModelConfig { precision: hnn_train::device::Precision::F64, ..small(ModelKind::SEPARABLE_HNN) };
-    let curve = |options: FitOptions| {
+    let curve = |options: TrainConfig| {
         let mut model = HnnModel::new(&config, 1).unwrap();
-        model.fit(&data, &FitOptions { steps: 15, ..options }).unwrap().train_curve
+        model.fit(&data, TrainConfig { steps: 15, ..options }).unwrap().train_curve
     };
-    let stored = curve(FitOptions::trajectory(IntegratorKind::Leapfrog, 10));
-    let reversible = curve(FitOptions::reversible(IntegratorKind::Leapfrog, 10));
+    let stored = curve(TrainConfig::trajectory(IntegratorKind::Leapfrog, 10));
+    let reversible = curve(TrainConfig::reversible(IntegratorKind::Leapfrog, 10));
     for (s, r) in stored.iter().zip(&reversible) {
         assert!((s - r).abs() <= 1e-9 * s.abs(), "stored {s} against reversible {r}");
     }
     assert!(reversible.last().unwrap() < &reversible[0]);
     // A non-reversible integrator is refused by name.
     let mut model = HnnModel::new(&config, 1).unwrap();
-    let e = model.fit(&data, &FitOptions::reversible(IntegratorKind::Rk4, 10)).unwrap_err().to_string();
+    let e = model.fit(&data, TrainConfig::reversible(IntegratorKind::Rk4, 10)).unwrap_err().to_string();
     assert!(e.contains("time-reversible") && e.contains("rk4"), "{e}");
 }
 
@@ -152,7 +152,7 @@ fn a_dissipative_model_fitted_to_damped_data_reads_out_its_friction() {
     let data = import::pairs(&z, &dz, 0.2).unwrap();
     let config = ModelConfig { precision: hnn_train::device::Precision::F64, ..small(ModelKind::DISSIPATIVE_HNN) };
     let mut model = HnnModel::new(&config, 1).unwrap();
-    model.fit(&data, &FitOptions { steps: 1500, learning_rate: 3e-3, ..FitOptions::default() }).unwrap();
+    model.fit(&data, TrainConfig { steps: 1500, learning_rate: 3e-3, ..TrainConfig::default() }).unwrap();
     let rate = model.evaluate(&data).unwrap().damping_rate.expect("a dissipative model's rate");
     assert!((rate.mean - gamma).abs() < 0.1 * gamma, "learned γ = {} (true {gamma})", rate.mean);
     // One state: one rate per momentum; the energy is there too.
@@ -176,7 +176,11 @@ fn an_ensemble_fit_ends_where_each_model_would_alone() {
         ModelConfig { seed: 3, hidden: vec![16], ..small(ModelKind::BASELINE) },
     ];
     let sets = [&data, &shifted, &data];
-    let options = FitOptions { steps: 50, batch_size: 64, seed: Some(7), ..FitOptions::default() };
+    let options = FitOptions {
+        train: TrainConfig { steps: 50, batch_size: 64, ..TrainConfig::default() },
+        seed: Some(7),
+        progress: false,
+    };
     let mut together: Vec<HnnModel> = configs.iter().map(|c| HnnModel::new(c, 1).unwrap()).collect();
     let reports = HnnModel::fit_ensemble(&mut together, &sets, &options).unwrap();
     let z = Tensor::from_vec(vec![0.3f64, -0.2, 0.9, 0.1], (2, 2), &Device::Cpu).unwrap();

@@ -25,6 +25,10 @@ pub struct Layer<'a> {
 
 /// Loss mean((field(z) − target)²) of the MLP `layers` read as `form`, with ∂loss/∂ each
 /// parameter, ∂loss/∂z and ∂loss/∂target. The last layer has no bias.
+///
+/// One function on purpose: the forward pass, the reverse pass through ∇H and the parameter
+/// gradients share every intermediate (pre-activations, σ′, σ″) layer by layer, as the fused
+/// CPU kernel does, so that the two read side by side.
 pub fn gradient_matching(
     form: FieldForm,
     layers: &[Layer<'_>],

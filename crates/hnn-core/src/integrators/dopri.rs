@@ -173,7 +173,8 @@ impl DormandPrince {
         }
     }
 
-    /// The adaptive loop with the pair `P`.
+    /// The adaptive loop with the pair `P`: step-size control, first-same-as-last and the dense
+    /// output of every requested time share the step's state, so the loop is one function.
     fn integrate_with<O: StateOps, P: Pair>(&self, ops: &mut O, y0: O::State, times: &[f64]) -> Result<Vec<O::State>> {
         self.validate()?;
         check_times(times)?;

@@ -4,96 +4,40 @@
 use super::HnnModel;
 use crate::checkpoint::TrainingInfo;
 use crate::error::{Error, Result};
-use crate::optim::OptimizerKind;
-use crate::training::{train_ensemble, Backprop, Objective, RunContext, Schedule, TrainConfig, TrainData, TrainReport};
-use hnn_core::IntegratorKind;
+use crate::training::{train_ensemble, Objective, RunContext, TrainConfig, TrainData, TrainReport};
 use hnn_systems::Dataset;
 
-/// How to fit: the paper's defaults (gradient matching, 2000 steps of Adam at 1e-3 on the whole
-/// training set). Set fields with struct-update syntax:
-/// `FitOptions { steps: 500, ..FitOptions::default() }`, or start from
-/// [`FitOptions::trajectory`].
-#[derive(Debug, Clone, PartialEq)]
+/// How to fit: the training settings ([`TrainConfig`], the `[train]` table of an experiment;
+/// its defaults are the paper's: gradient matching, 2000 steps of Adam at 1e-3 on the whole
+/// training set), the sampler's seed and a progress bar. A [`TrainConfig`] converts into one,
+/// so `model.fit(&data, TrainConfig { steps: 500, ..TrainConfig::default() })` fits with the
+/// model's seed; `TrainConfig::trajectory(IntegratorKind::Leapfrog, 10)` matches trajectories.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FitOptions {
-    /// Gradient matching (fit ż) or trajectory matching (integrate, fit the next state).
-    pub objective: Objective,
-    /// Optimizer steps.
-    pub steps: usize,
-    /// Samples per step; 0 = the whole training set every step.
-    pub batch_size: usize,
-    /// Adam (coupled L2, PyTorch's) or AdamW.
-    pub optimizer: OptimizerKind,
-    /// Learning rate.
-    pub learning_rate: f64,
-    /// Learning-rate schedule.
-    pub schedule: Schedule,
-    /// Weight decay.
-    pub weight_decay: f64,
-    /// Clip the global gradient norm to this value.
-    pub grad_clip: Option<f64>,
-    /// Std of Gaussian noise added to the input states each step.
-    pub input_noise: f64,
+    /// The training settings (`checkpoint_every` must be 0: fit writes no checkpoint; save the
+    /// model with [`HnnModel::save`](super::HnnModel::save)).
+    pub train: TrainConfig,
     /// Seed of the mini-batch sampler and the noise (default: the model's seed).
     pub seed: Option<u64>,
-    /// Test loss every this many steps (and at the end), into the report's `test_curve`.
-    pub eval_every: usize,
     /// Show a progress bar (drawn when hnn-train's `progress` feature is on, as in `hnn`).
     pub progress: bool,
 }
 
-impl Default for FitOptions {
-    fn default() -> Self {
-        Self {
-            objective: Objective::Gradient,
-            steps: 2000,
-            batch_size: 0,
-            optimizer: OptimizerKind::default(),
-            learning_rate: 1e-3,
-            schedule: Schedule::Constant,
-            weight_decay: 0.0,
-            grad_clip: None,
-            input_noise: 0.0,
-            seed: None,
-            eval_every: 100,
-            progress: false,
-        }
+impl From<TrainConfig> for FitOptions {
+    fn from(train: TrainConfig) -> Self {
+        Self { train, ..Self::default() }
     }
 }
 
-impl FitOptions {
-    /// Trajectory matching: from each observed state, `substeps` steps of `integrator` across
-    /// the sampling interval, fitted to the next observed state.
-    pub fn trajectory(integrator: IntegratorKind, substeps: usize) -> Self {
-        Self {
-            objective: Objective::Trajectory { integrator, substeps, backprop: Backprop::Stored },
-            ..Self::default()
-        }
+impl From<&TrainConfig> for FitOptions {
+    fn from(train: &TrainConfig) -> Self {
+        train.clone().into()
     }
+}
 
-    /// Trajectory matching through a time-reversible integrator (leapfrog, yoshida4) with
-    /// reversible backpropagation: memory flat in `substeps` (see [`Backprop::Reversible`]).
-    pub fn reversible(integrator: IntegratorKind, substeps: usize) -> Self {
-        Self {
-            objective: Objective::Trajectory { integrator, substeps, backprop: Backprop::Reversible },
-            ..Self::default()
-        }
-    }
-
-    /// The training loop's settings.
-    fn train_config(&self) -> TrainConfig {
-        TrainConfig {
-            objective: self.objective.clone(),
-            steps: self.steps,
-            batch_size: self.batch_size,
-            optimizer: self.optimizer,
-            learning_rate: self.learning_rate,
-            weight_decay: self.weight_decay,
-            schedule: self.schedule,
-            grad_clip: self.grad_clip,
-            input_noise: self.input_noise,
-            eval_every: self.eval_every,
-            checkpoint_every: 0,
-        }
+impl From<&FitOptions> for FitOptions {
+    fn from(options: &FitOptions) -> Self {
+        options.clone()
     }
 }
 
@@ -116,7 +60,13 @@ pub(super) fn fit_ensemble(
             data.len()
         )));
     }
-    let cfg = options.train_config();
+    let cfg = &options.train;
+    if cfg.checkpoint_every != 0 {
+        return Err(Error::Config(format!(
+            "checkpoint_every = {}: fitting writes no checkpoint; save the fitted model with HnnModel::save",
+            cfg.checkpoint_every
+        )));
+    }
     let mut tdata = vec![];
     let mut ctxs = vec![];
     for (i, (model, data)) in models.iter().zip(data).enumerate() {
@@ -135,7 +85,7 @@ pub(super) fn fit_ensemble(
         });
     }
     let states: Vec<&crate::ModelState> = models.iter().map(|m| &m.state).collect();
-    let reports = train_ensemble(&states, &tdata.iter().collect::<Vec<_>>(), &cfg, &ctxs, &vec![None; models.len()])?;
+    let reports = train_ensemble(&states, &tdata.iter().collect::<Vec<_>>(), cfg, &ctxs, &vec![None; models.len()])?;
     for ((model, data), report) in models.iter_mut().zip(data).zip(&reports) {
         let Ok(report) = report else { continue };
         model.info = TrainingInfo {
@@ -157,7 +107,7 @@ fn check_data(model: &HnnModel, data: &Dataset, options: &FitOptions) -> Result<
             spec.dof
         )));
     }
-    if let Objective::Trajectory { .. } = options.objective {
+    if let Objective::Trajectory { .. } = options.train.objective {
         match data.meta.trajectory_length {
             Some(len) if len >= 2 && data.meta.dt.is_some() => {}
             _ => {

@@ -30,7 +30,7 @@ use std::sync::Mutex;
 
 /// What model to build: kind, architecture, precision, device and initialisation seed. The
 /// defaults are the paper's: an HNN with two hidden layers of 200 and tanh, in f32 (and Adam at
-/// 1e-3 in [`FitOptions`]).
+/// 1e-3 in [`TrainConfig`](crate::TrainConfig)'s defaults).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelConfig {
     /// Which model (`ModelKind::HNN`, `SEPARABLE_HNN`, `BASELINE`, or any registered kind).
@@ -95,9 +95,10 @@ impl HnnModel {
     }
 
     /// Fits the model to `data` (continuing from its current weights) and returns the loss
-    /// curves. See [`FitOptions`] for gradient or trajectory matching and the other settings.
-    pub fn fit(&mut self, data: &Dataset, options: &FitOptions) -> Result<TrainReport> {
-        let report = fit::fit(self, data, options)?;
+    /// curves. `options`: a [`TrainConfig`](crate::TrainConfig) (gradient or trajectory matching
+    /// and the other settings) or [`FitOptions`] (with the sampler's seed and a progress bar).
+    pub fn fit(&mut self, data: &Dataset, options: impl Into<FitOptions>) -> Result<TrainReport> {
+        let report = fit::fit(self, data, &options.into())?;
         *self.frozen.lock().expect("not poisoned") = None;
         Ok(report)
     }
@@ -112,9 +113,9 @@ impl HnnModel {
     pub fn fit_ensemble(
         models: &mut [HnnModel],
         data: &[&Dataset],
-        options: &FitOptions,
+        options: impl Into<FitOptions>,
     ) -> Result<Vec<Result<TrainReport>>> {
-        let reports = fit::fit_ensemble(models, data, options)?;
+        let reports = fit::fit_ensemble(models, data, &options.into())?;
         for model in models.iter() {
             *model.frozen.lock().expect("not poisoned") = None;
         }

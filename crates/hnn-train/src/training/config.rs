@@ -109,7 +109,45 @@ pub struct TrainConfig {
     pub checkpoint_every: usize,
 }
 
+impl Default for TrainConfig {
+    /// The paper's settings: gradient matching, 2000 steps of Adam at 1e-3 on the whole
+    /// training set, the test loss every 100 steps, no checkpoint until the end.
+    fn default() -> Self {
+        Self {
+            objective: Objective::Gradient,
+            steps: 2000,
+            batch_size: 0,
+            optimizer: OptimizerKind::default(),
+            learning_rate: default_lr(),
+            weight_decay: 0.0,
+            schedule: Schedule::Constant,
+            grad_clip: None,
+            input_noise: 0.0,
+            eval_every: default_eval_every(),
+            checkpoint_every: 0,
+        }
+    }
+}
+
 impl TrainConfig {
+    /// Trajectory matching: from each observed state, `substeps` steps of `integrator` across
+    /// the sampling interval, fitted to the next observed state (the other settings default).
+    pub fn trajectory(integrator: IntegratorKind, substeps: usize) -> Self {
+        Self {
+            objective: Objective::Trajectory { integrator, substeps, backprop: Backprop::Stored },
+            ..Self::default()
+        }
+    }
+
+    /// Trajectory matching through a time-reversible integrator (leapfrog, yoshida4) with
+    /// reversible backpropagation: memory flat in `substeps` (see [`Backprop::Reversible`]).
+    pub fn reversible(integrator: IntegratorKind, substeps: usize) -> Self {
+        Self {
+            objective: Objective::Trajectory { integrator, substeps, backprop: Backprop::Reversible },
+            ..Self::default()
+        }
+    }
+
     /// Checks every field, naming the wrong one.
     pub fn validate(&self) -> Result<()> {
         let fail = |m: String| Err(Error::Config(m));

@@ -186,6 +186,8 @@ fn chunk<T: Real>(
 }
 
 /// One chunk of rows of an HNN: sum of squared errors and gradients of scale·Σ(error²)/2.
+/// One pass on purpose: the chunk's activations stay in cache from the forward pass through
+/// the second-order backward, which splitting into functions would spill between calls.
 #[inline(always)]
 fn hamiltonian_chunk<T: Real>(net: &MlpView<'_, T>, z: &[T], target: &[T], rows: usize, scale: T) -> MlpGradients<T> {
     let widths = net.widths;
