@@ -11,17 +11,11 @@ pub trait VectorField {
     /// ż = f(z), same shape as z.
     fn time_derivatives(&self, z: &Tensor) -> Result<Tensor>;
 
-    /// ż for states held as host rows: `z` is `[rows, width]` row-major f64 and ż is written to
-    /// `dz` (same length), for solvers that keep their states on the host. The default goes
-    /// through [`time_derivatives`](Self::time_derivatives) on a CPU tensor and gives the same
-    /// numbers; fields that live on the host (trained models frozen for inference) compute
-    /// there directly.
-    fn time_derivatives_rows(&self, z: &[f64], dz: &mut [f64], width: usize) -> Result<()> {
-        crate::symplectic::check_rows(z, dz, width)?;
-        let t = Tensor::from_slice(z, (z.len() / width, width), &candle_core::Device::Cpu)?;
-        let d = self.time_derivatives(&t)?.to_dtype(candle_core::DType::F64)?.flatten_all()?;
-        dz.copy_from_slice(&d.to_vec1::<f64>()?);
-        Ok(())
+    /// The field's own evaluator on host rows, where the execution layer has one for it (a
+    /// model frozen for the inference kernel); `None`: host rows go through
+    /// [`time_derivatives`](Self::time_derivatives) ([`crate::exec::host`]).
+    fn host_rows(&self) -> Option<&dyn crate::exec::host::HostRows> {
+        None
     }
 
     /// The Hamiltonian behind this field, if there is one (symplectic integrators need it).
@@ -148,7 +142,7 @@ impl VectorField for InPrecision<'_> {
 
     /// The field's own host rows, which a field that lives on the host computes in its
     /// parameters' type (`dtype`, by construction).
-    fn time_derivatives_rows(&self, z: &[f64], dz: &mut [f64], width: usize) -> Result<()> {
-        self.field.time_derivatives_rows(z, dz, width)
+    fn host_rows(&self) -> Option<&dyn crate::exec::host::HostRows> {
+        self.field.host_rows()
     }
 }

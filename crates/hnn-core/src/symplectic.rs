@@ -25,7 +25,7 @@ pub fn check_state(z: &Tensor, n: usize) -> Result<()> {
 }
 
 /// Checks that host states `z` and their derivative buffer `dz` are whole rows of `width`
-/// values (row-major `[rows, width]`, as [`crate::VectorField::time_derivatives_rows`] takes
+/// values (row-major `[rows, width]`, as [`crate::exec::host::time_derivatives_rows`] takes
 /// them).
 pub fn check_rows(z: &[f64], dz: &[f64], width: usize) -> Result<()> {
     if width == 0 || z.len() != dz.len() || !z.len().is_multiple_of(width) {

@@ -220,7 +220,7 @@ fn tensor_models_frozen_in_f32_evaluate_host_rows_in_f32() {
         let frozen = state.frozen(DType::F32, &Device::Cpu).unwrap();
         let z = [0.3, -0.2, 1.1, 0.4];
         let mut dz = [0.0; 4];
-        frozen.time_derivatives_rows(&z, &mut dz, 2).unwrap();
+        hnn_core::exec::host::time_derivatives_rows(&frozen, &z, &mut dz, 2).unwrap();
         let t = Tensor::from_slice(&z, (2, 2), &Device::Cpu).unwrap().to_dtype(DType::F32).unwrap();
         let want = frozen.time_derivatives(&t).unwrap().to_dtype(DType::F64).unwrap().flatten_all().unwrap();
         assert_eq!(dz.to_vec(), want.to_vec1::<f64>().unwrap(), "{kind}");

@@ -1,6 +1,7 @@
 //! Trained models for inference: [`Frozen`], a snapshot whose evaluation records no autograd
 //! graph, through the CPU inference kernel where the model is an MLP field in f32/f64.
 
+use super::host::HostRows;
 use super::{cpu, flat, FieldForm, HostWeights, NetworkField};
 use crate::activation::Activation;
 use crate::error::Error;
@@ -119,6 +120,15 @@ impl Hamiltonian for FrozenHamiltonian {
     }
 }
 
+impl HostRows for FrozenOutput {
+    fn time_derivatives_rows(&self, z: &[f64], dz: &mut [f64], width: usize) -> Result<()> {
+        check_width(width, self.dof)?;
+        check_rows(z, dz, width)?;
+        dz.copy_from_slice(&self.kernel.rows(FieldForm::Output, z).0);
+        Ok(())
+    }
+}
+
 /// A frozen network whose output is ż (the baseline after training).
 #[derive(Debug)]
 pub struct FrozenOutput {
@@ -132,11 +142,8 @@ impl VectorField for FrozenOutput {
         Ok(self.kernel.tensors(FieldForm::Output, z)?.0)
     }
 
-    fn time_derivatives_rows(&self, z: &[f64], dz: &mut [f64], width: usize) -> Result<()> {
-        check_width(width, self.dof)?;
-        check_rows(z, dz, width)?;
-        dz.copy_from_slice(&self.kernel.rows(FieldForm::Output, z).0);
-        Ok(())
+    fn host_rows(&self) -> Option<&dyn HostRows> {
+        Some(self)
     }
 }
 
@@ -177,15 +184,7 @@ impl Frozen {
     }
 }
 
-impl VectorField for Frozen {
-    fn time_derivatives(&self, z: &Tensor) -> Result<Tensor> {
-        match self {
-            Frozen::Hamiltonian(h) => h.time_derivatives(z),
-            Frozen::Output(o) => o.time_derivatives(z),
-            Frozen::Tensors(f, _) => f.time_derivatives(z),
-        }
-    }
-
+impl HostRows for Frozen {
     fn time_derivatives_rows(&self, z: &[f64], dz: &mut [f64], width: usize) -> Result<()> {
         match self {
             Frozen::Hamiltonian(h) => {
@@ -208,6 +207,20 @@ impl VectorField for Frozen {
                 Ok(())
             }
         }
+    }
+}
+
+impl VectorField for Frozen {
+    fn time_derivatives(&self, z: &Tensor) -> Result<Tensor> {
+        match self {
+            Frozen::Hamiltonian(h) => h.time_derivatives(z),
+            Frozen::Output(o) => o.time_derivatives(z),
+            Frozen::Tensors(f, _) => f.time_derivatives(z),
+        }
+    }
+
+    fn host_rows(&self) -> Option<&dyn HostRows> {
+        Some(self)
     }
 
     fn hamiltonian(&self) -> Option<&dyn Hamiltonian> {

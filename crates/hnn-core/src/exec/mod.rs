@@ -13,6 +13,7 @@
 //! | a trained model's ż, H, ∇H ([`freeze`]) | inference kernel ([`cpu::inference`]) on host copies of the weights | tensor ops on a detached copy | tensor ops on a detached copy |
 //! | optimizer update | [`cpu::adam`] | tensor ops | — |
 //! | matrix products of tensor ops ([`matmul`]) | [`cpu::matmul`] as a candle op: one thread for small products, the rayon pool for large | candle's matmul | — |
+//! | ż on host rows of an adaptive solve ([`host::time_derivatives_rows`]) | the inference kernel on the rows | — | through the field's tensor ops |
 //! | threads for tensor-op work ([`threads::run_sized`]) | one for small products, all for large | — | — |
 //!
 //! Every kernel is an accelerator of the tensor-op definition of the same model and is held
@@ -23,6 +24,7 @@ pub mod cpu;
 pub mod cuda;
 pub mod explicit;
 mod frozen;
+pub mod host;
 mod product;
 pub mod threads;
 

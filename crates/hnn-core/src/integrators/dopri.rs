@@ -121,7 +121,9 @@ impl DormandPrince {
     pub fn solve(&self, field: &dyn VectorField, z0: &Tensor, times: &[f64]) -> Result<Tensor> {
         if z0.device().is_cpu() && z0.dtype() == DType::F64 && z0.rank() == 2 {
             let (rows, dim) = z0.dims2()?;
-            let f = |y: &[f64], dy: &mut [f64]| -> Result<()> { field.time_derivatives_rows(y, dy, dim) };
+            let f = |y: &[f64], dy: &mut [f64]| -> Result<()> {
+                crate::exec::host::time_derivatives_rows(field, y, dy, dim)
+            };
             let mut ops = SliceOps { f, dim };
             let states = self.integrate(&mut ops, z0.flatten_all()?.to_vec1::<f64>()?, times)?;
             return Ok(Tensor::from_vec(states.concat(), (times.len(), rows, dim), z0.device())?);

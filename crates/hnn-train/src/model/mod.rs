@@ -99,8 +99,8 @@ impl VectorField for Model {
         self.inner.time_derivatives(z)
     }
 
-    fn time_derivatives_rows(&self, z: &[f64], dz: &mut [f64], width: usize) -> hnn_core::Result<()> {
-        self.inner.time_derivatives_rows(z, dz, width)
+    fn host_rows(&self) -> Option<&dyn hnn_core::exec::host::HostRows> {
+        self.inner.host_rows()
     }
 
     fn hamiltonian(&self) -> Option<&dyn Hamiltonian> {
