@@ -283,98 +283,13 @@ fn load_csv(path: &Path, options: &TrajectoryOptions) -> Result<Dataset> {
     let bad = |p: String| Error::bad_file(path, p);
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
     let Some((_, header)) = lines.next() else { return Err(bad("empty file: expected a header row".into())) };
-    let columns: Vec<String> = header.split(',').map(|c| unquote(c).to_ascii_lowercase()).collect();
-    let find = |name: &str| columns.iter().position(|c| c == name);
-    // The state columns: q1…qn, p1…pn, or q, p.
-    let (qs, ps): (Vec<usize>, Vec<usize>) = if let (Some(q), Some(p)) = (find("q"), find("p")) {
-        (vec![q], vec![p])
-    } else {
-        let numbered = |prefix: &str| -> Vec<usize> { (1..).map_while(|i| find(&format!("{prefix}{i}"))).collect() };
-        (numbered("q"), numbered("p"))
-    };
-    if qs.is_empty() || qs.len() != ps.len() {
-        return Err(bad(format!(
-            "the header must name the state as q, p (one degree of freedom) or q1 … qn, p1 … pn; found {} q and {} p \
-             columns in `{header}`",
-            qs.len(),
-            ps.len()
-        )));
-    }
-    let n = qs.len();
-    let derivative_columns = |prefix: &str| -> Vec<usize> {
-        if n == 1 {
-            find(&format!("d{prefix}")).or_else(|| find(&format!("d{prefix}1"))).into_iter().collect()
-        } else {
-            (1..=n).filter_map(|i| find(&format!("d{prefix}{i}"))).collect()
-        }
-    };
-    let (dqs, dps) = (derivative_columns("q"), derivative_columns("p"));
-    let time = find("t");
-    let trajectory = find("trajectory");
-    let given = !dqs.is_empty() || !dps.is_empty();
-    if given && (dqs.len() != n || dps.len() != n) {
-        return Err(bad(format!("derivative columns must be all of dq1 … dq{n}, dp1 … dp{n}")));
-    }
-    if !given && time.is_none() {
-        return Err(bad("no derivative columns (dq…, dp…) and no time column `t`: give one or the other".into()));
-    }
-    let mut known: Vec<usize> = qs.iter().chain(&ps).chain(&dqs).chain(&dps).copied().collect();
-    known.extend(time);
-    known.extend(trajectory);
-    if let Some(extra) = (0..columns.len()).find(|c| !known.contains(c)) {
-        return Err(bad(format!("unknown column `{}` (known: t, trajectory, q…, p…, dq…, dp…)", columns[extra])));
-    }
-    let state_cols: Vec<usize> = qs.iter().chain(&ps).copied().collect();
-    let deriv_cols: Vec<usize> = dqs.iter().chain(&dps).copied().collect();
-    let mut list: Vec<Trajectory> = vec![];
-    let mut current_id: Option<String> = None;
-    let mut rows = 0usize;
-    for (line_no, line) in lines {
-        rows += 1;
-        if rows > MAX_CSV_ROWS {
-            return Err(bad(format!("more than {MAX_CSV_ROWS} rows")));
-        }
-        let cells: Vec<&str> = line.split(',').map(unquote).collect();
-        if cells.len() != columns.len() {
-            return Err(bad(format!(
-                "line {}: {} values, the header has {} columns",
-                line_no + 1,
-                cells.len(),
-                columns.len()
-            )));
-        }
-        let number = |c: usize| -> Result<f64> {
-            let v: f64 = cells[c].parse().map_err(|_| {
-                bad(format!("line {}, column `{}`: `{}` is not a number", line_no + 1, columns[c], cells[c]))
-            })?;
-            if !v.is_finite() {
-                return Err(bad(format!("line {}, column `{}`: {} is not finite", line_no + 1, columns[c], cells[c])));
-            }
-            Ok(v)
-        };
-        let id = trajectory.map(|c| cells[c].to_string());
-        if list.is_empty() || (trajectory.is_some() && id != current_id) {
-            list.push(Trajectory { times: vec![], states: vec![], derivatives: given.then(Vec::new) });
-            current_id = id;
-        }
-        let tr = list.last_mut().expect("pushed above");
-        tr.times.push(match time {
-            Some(c) => number(c)?,
-            None => tr.times.len() as f64,
-        });
-        for &c in &state_cols {
-            tr.states.push(number(c)?);
-        }
-        if let Some(d) = tr.derivatives.as_mut() {
-            for &c in &deriv_cols {
-                d.push(number(c)?);
-            }
-        }
-    }
+    let layout = CsvLayout::of(header).map_err(bad)?;
+    let list = layout.read(lines).map_err(bad)?;
     if list.is_empty() {
         return Err(bad("no data rows after the header".into()));
     }
-    if given && time.is_none() {
+    let n = layout.qs.len();
+    if layout.given() && layout.time.is_none() {
         // Pairs: no time order to respect.
         let (mut z, mut dz) = (vec![], vec![]);
         for tr in list {
@@ -387,6 +302,129 @@ fn load_csv(path: &Path, options: &TrajectoryOptions) -> Result<Dataset> {
         return pairs(&zt, &dzt, options.test_fraction).map_err(|e| bad(e.to_string()));
     }
     trajectories(&list, options).map_err(|e| bad(e.to_string()))
+}
+
+/// The columns of a CSV file: which hold the state, the derivatives, the time and the
+/// trajectory id, found by name in one pass over the header (linear in its width).
+struct CsvLayout {
+    columns: Vec<String>,
+    qs: Vec<usize>,
+    ps: Vec<usize>,
+    dqs: Vec<usize>,
+    dps: Vec<usize>,
+    time: Option<usize>,
+    trajectory: Option<usize>,
+}
+
+impl CsvLayout {
+    /// The layout a header names; the error says what is missing or unknown.
+    fn of(header: &str) -> std::result::Result<Self, String> {
+        let columns: Vec<String> = header.split(',').map(|c| unquote(c).to_ascii_lowercase()).collect();
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, c) in columns.iter().enumerate() {
+            index.entry(c.as_str()).or_insert(i);
+        }
+        let find = |name: &str| index.get(name).copied();
+        // The state columns: q1…qn, p1…pn, or q, p.
+        let (qs, ps): (Vec<usize>, Vec<usize>) = if let (Some(q), Some(p)) = (find("q"), find("p")) {
+            (vec![q], vec![p])
+        } else {
+            let numbered =
+                |prefix: &str| -> Vec<usize> { (1..).map_while(|i| find(&format!("{prefix}{i}"))).collect() };
+            (numbered("q"), numbered("p"))
+        };
+        if qs.is_empty() || qs.len() != ps.len() {
+            return Err(format!(
+                "the header must name the state as q, p (one degree of freedom) or q1 … qn, p1 … pn; found {} q and {} \
+                 p columns in `{header}`",
+                qs.len(),
+                ps.len()
+            ));
+        }
+        let n = qs.len();
+        let derivative_columns = |prefix: &str| -> Vec<usize> {
+            if n == 1 {
+                find(&format!("d{prefix}")).or_else(|| find(&format!("d{prefix}1"))).into_iter().collect()
+            } else {
+                (1..=n).filter_map(|i| find(&format!("d{prefix}{i}"))).collect()
+            }
+        };
+        let (dqs, dps) = (derivative_columns("q"), derivative_columns("p"));
+        let layout = CsvLayout { qs, ps, dqs, dps, time: find("t"), trajectory: find("trajectory"), columns: vec![] };
+        let given = layout.given();
+        if given && (layout.dqs.len() != n || layout.dps.len() != n) {
+            return Err(format!("derivative columns must be all of dq1 … dq{n}, dp1 … dp{n}"));
+        }
+        if !given && layout.time.is_none() {
+            return Err("no derivative columns (dq…, dp…) and no time column `t`: give one or the other".into());
+        }
+        let mut known = vec![false; columns.len()];
+        let named = layout.qs.iter().chain(&layout.ps).chain(&layout.dqs).chain(&layout.dps);
+        for &c in named.chain(&layout.time).chain(&layout.trajectory) {
+            known[c] = true;
+        }
+        if let Some(extra) = known.iter().position(|k| !k) {
+            return Err(format!("unknown column `{}` (known: t, trajectory, q…, p…, dq…, dp…)", columns[extra]));
+        }
+        Ok(CsvLayout { columns, ..layout })
+    }
+
+    /// Whether the file gives the derivatives (else they come from finite differences in time).
+    fn given(&self) -> bool {
+        !self.dqs.is_empty() || !self.dps.is_empty()
+    }
+
+    /// The data rows as trajectories: a new one at each change of the trajectory id (one in all
+    /// without an id column); (line index, line) as [`str::lines`] numbers them.
+    fn read<'a>(&self, lines: impl Iterator<Item = (usize, &'a str)>) -> std::result::Result<Vec<Trajectory>, String> {
+        let state_cols: Vec<usize> = self.qs.iter().chain(&self.ps).copied().collect();
+        let deriv_cols: Vec<usize> = self.dqs.iter().chain(&self.dps).copied().collect();
+        let columns = &self.columns;
+        let mut list: Vec<Trajectory> = vec![];
+        let mut current_id: Option<String> = None;
+        for (rows, (line_no, line)) in lines.enumerate() {
+            if rows + 1 > MAX_CSV_ROWS {
+                return Err(format!("more than {MAX_CSV_ROWS} rows"));
+            }
+            let cells: Vec<&str> = line.split(',').map(unquote).collect();
+            if cells.len() != columns.len() {
+                return Err(format!(
+                    "line {}: {} values, the header has {} columns",
+                    line_no + 1,
+                    cells.len(),
+                    columns.len()
+                ));
+            }
+            let number = |c: usize| -> std::result::Result<f64, String> {
+                let v: f64 = cells[c].parse().map_err(|_| {
+                    format!("line {}, column `{}`: `{}` is not a number", line_no + 1, columns[c], cells[c])
+                })?;
+                if !v.is_finite() {
+                    return Err(format!("line {}, column `{}`: {} is not finite", line_no + 1, columns[c], cells[c]));
+                }
+                Ok(v)
+            };
+            let id = self.trajectory.map(|c| cells[c].to_string());
+            if list.is_empty() || (self.trajectory.is_some() && id != current_id) {
+                list.push(Trajectory { times: vec![], states: vec![], derivatives: self.given().then(Vec::new) });
+                current_id = id;
+            }
+            let tr = list.last_mut().expect("pushed above");
+            tr.times.push(match self.time {
+                Some(c) => number(c)?,
+                None => tr.times.len() as f64,
+            });
+            for &c in &state_cols {
+                tr.states.push(number(c)?);
+            }
+            if let Some(d) = tr.derivatives.as_mut() {
+                for &c in &deriv_cols {
+                    d.push(number(c)?);
+                }
+            }
+        }
+        Ok(list)
+    }
 }
 
 fn matrix(t: &Tensor, name: &str) -> Result<(usize, usize)> {
