@@ -59,6 +59,20 @@ struct FitMetrics {
 }
 
 impl FitRun {
+    /// A fresh model of `kind` with this run's widths, precision, device and seed.
+    fn new_model(&self, kind: ModelKind, dof: usize) -> Result<HnnModel> {
+        let (device, precision) = self.compute;
+        let config = ModelConfig {
+            kind,
+            hidden: self.hidden.clone(),
+            precision,
+            device,
+            seed: self.seed,
+            ..ModelConfig::default()
+        };
+        HnnModel::new(&config, dof)
+    }
+
     /// Fits every model, evaluates it, writes the run directory and prints a summary.
     pub fn run(self) -> Result<()> {
         if self.kinds.is_empty() {
@@ -81,18 +95,8 @@ impl FitRun {
         };
         let mut curves = vec![];
         let mut fitted = vec![];
-        let mut models = vec![];
-        for &kind in &self.kinds {
-            let config = ModelConfig {
-                kind,
-                hidden: self.hidden.clone(),
-                precision: self.compute.1,
-                device: self.compute.0,
-                seed: self.seed,
-                ..ModelConfig::default()
-            };
-            models.push(HnnModel::new(&config, data.meta.dof)?);
-        }
+        let mut models =
+            self.kinds.iter().map(|&kind| self.new_model(kind, data.meta.dof)).collect::<Result<Vec<_>>>()?;
         let names: Vec<&str> = self.kinds.iter().map(|k| k.name()).collect();
         tracing::info!(models = ?names, steps = self.options.train.steps, data = %self.data.display(), "fitting");
         // All models in one ensemble: each ends as its own fit would.

@@ -122,32 +122,9 @@ pub fn trajectories(list: &[Trajectory], options: &TrajectoryOptions) -> Result<
     let mut even = true;
     for (i, tr) in list.iter().enumerate() {
         let what = |p: String| Error::InvalidSetting(format!("trajectory {i}: {p}"));
-        if tr.states.len() != tr.times.len() * width {
-            return Err(what(format!(
-                "{} times but {} state numbers (expected {} × {width})",
-                tr.times.len(),
-                tr.states.len(),
-                tr.times.len()
-            )));
-        }
-        if let Some(k) = tr.times.iter().position(|t| !t.is_finite()) {
-            return Err(what(format!("time {k} is not finite")));
-        }
-        if let Some(k) = tr.times.windows(2).position(|w| w[1] <= w[0]) {
-            return Err(what(format!(
-                "times must increase, but t[{}] = {} follows t[{k}] = {}",
-                k + 1,
-                tr.times[k + 1],
-                tr.times[k]
-            )));
-        }
+        check_trajectory(tr, width).map_err(what)?;
         let (z, dz, t) = match &tr.derivatives {
-            Some(d) => {
-                if d.len() != tr.states.len() {
-                    return Err(what(format!("{} derivative numbers for {} state numbers", d.len(), tr.states.len())));
-                }
-                (tr.states.clone(), d.clone(), tr.times.clone())
-            }
+            Some(d) => (tr.states.clone(), d.clone(), tr.times.clone()),
             None => {
                 let d = differentiate(&tr.times, &tr.states, width, &options.derivatives)
                     .map_err(|e| what(e.to_string()))?;
@@ -194,6 +171,36 @@ pub fn trajectories(list: &[Trajectory], options: &TrajectoryOptions) -> Result<
     let ds = Dataset { train: gather(0..n_train)?, test: gather(n_train..list.len())?, meta };
     ds.validate("trajectories")?;
     Ok(ds)
+}
+
+/// Errors unless a trajectory's states and derivatives are rows of `width` at its times, and
+/// its times finite and increasing.
+fn check_trajectory(tr: &Trajectory, width: usize) -> std::result::Result<(), String> {
+    if tr.states.len() != tr.times.len() * width {
+        return Err(format!(
+            "{} times but {} state numbers (expected {} × {width})",
+            tr.times.len(),
+            tr.states.len(),
+            tr.times.len()
+        ));
+    }
+    if let Some(k) = tr.times.iter().position(|t| !t.is_finite()) {
+        return Err(format!("time {k} is not finite"));
+    }
+    if let Some(k) = tr.times.windows(2).position(|w| w[1] <= w[0]) {
+        return Err(format!(
+            "times must increase, but t[{}] = {} follows t[{k}] = {}",
+            k + 1,
+            tr.times[k + 1],
+            tr.times[k]
+        ));
+    }
+    if let Some(d) = &tr.derivatives {
+        if d.len() != tr.states.len() {
+            return Err(format!("{} derivative numbers for {} state numbers", d.len(), tr.states.len()));
+        }
+    }
+    Ok(())
 }
 
 /// Reads a dataset from a file a user made (see the module docs for the layouts): `.npz`,

@@ -3,10 +3,12 @@
 
 use super::*;
 use crate::data::PixelDataset;
+use crate::PixelModel;
 use candle_core::{DType, Device};
 use hnn_core::{rollout, Solver};
 use hnn_systems::AnalyticHamiltonian;
 use hnn_train::eval::{MeanSem, ModelMetrics};
+use hnn_train::metrics;
 use hnn_train::Result;
 use serde::Serialize;
 
@@ -59,33 +61,26 @@ pub(super) fn evaluate(
     let (mut e_mse, mut a_mse, mut t_mse, mut drift, mut valid) = (vec![], vec![], vec![], vec![], vec![]);
     let mut paths = vec![];
     for j in 0..e {
-        let (mut se_energy, mut se_analysis) = (0.0, 0.0);
-        let mut se_frames = 0.0;
-        let mut valid_until = steps as f64;
-        let mut path = vec![];
-        for t in 0..=steps {
-            let err: f64 =
-                decoded[t][j].iter().zip(&truth[j][t]).map(|(p, q)| ((p - q) as f64).powi(2)).sum::<f64>() / px as f64;
-            frame_mse[t] += err / e as f64;
-            se_frames += err;
-            if err > 0.02 && valid_until == steps as f64 {
-                valid_until = t as f64;
-            }
-            let s = map_state(&a, &latent[t][j]);
-            path.push([latent[t][j][0], latent[t][j][1]]);
-            se_energy += (h.energy_at(&s) - h.energy_at(&states[j][t])).powi(2);
-            if let Some(a) = &analysis {
-                se_analysis += (a.energy_at(&s) - a.energy_at(&states[j][t])).powi(2);
-            }
+        // The frames: the mean squared pixel error per frame, and the first frame past 0.02.
+        let errors: Vec<f64> = (0..=steps)
+            .map(|t| {
+                decoded[t][j].iter().zip(&truth[j][t]).map(|(p, q)| ((p - q) as f64).powi(2)).sum::<f64>() / px as f64
+            })
+            .collect();
+        for (m, err) in frame_mse.iter_mut().zip(&errors) {
+            *m += err / e as f64;
         }
-        let e0 = h.energy_at(&map_state(&a, &latent[0][j]));
-        let e1 = h.energy_at(&map_state(&a, &latent[steps][j]));
-        e_mse.push(se_energy / (steps + 1) as f64);
-        a_mse.push(se_analysis / (steps + 1) as f64);
-        t_mse.push(se_frames / (steps + 1) as f64);
-        drift.push(((e1 - e0) / e0).abs());
-        valid.push(valid_until);
-        paths.push(path);
+        t_mse.push(errors.iter().sum::<f64>() / (steps + 1) as f64);
+        valid.push(errors.iter().position(|&err| err > 0.02).map_or(steps as f64, |t| t as f64));
+        // The latent rollout mapped to (θ, p), scored by the metrics every model shares.
+        let mapped: Vec<f64> = (0..=steps).flat_map(|t| map_state(&a, &latent[t][j])).collect();
+        let true_states: Vec<f64> = (0..=steps).flat_map(|t| states[j][t].clone()).collect();
+        e_mse.push(metrics::energy_mse(&|z| h.energy_at(z), &mapped, &true_states, 2));
+        if let Some(a) = &analysis {
+            a_mse.push(metrics::energy_mse(&|z| a.energy_at(z), &mapped, &true_states, 2));
+        }
+        drift.push(metrics::energy_drift(h.energy_at(&mapped[..2]), h.energy_at(&mapped[2 * steps..])));
+        paths.push((0..=steps).map(|t| [latent[t][j][0], latent[t][j][1]]).collect());
     }
     let weights = cfg.model.loss_weights();
     let train_loss = total_loss(model, train, weights)?;
@@ -109,14 +104,24 @@ pub(super) fn evaluate(
     };
     // Frames of the first held-out trajectory, for the strip and the GIF.
     let frames = vec![(0..=steps).map(|t| decoded[t][0].clone()).collect()];
-    // The encoded true pairs of the first few trajectories, for the phase portrait.
-    let shown = e.min(3);
+    let encoded = encoded_pairs(model, eval, e.min(3), steps, (dtype, device))?;
+    Ok(Rollout { metrics, frame_mse, latent: paths, encoded, frames })
+}
+
+/// The encoded true frame pairs of the first `shown` held-out trajectories (`steps + 1` each),
+/// for the phase portrait: where the rollouts should be.
+fn encoded_pairs(
+    model: &PixelModel,
+    eval: &PixelDataset,
+    shown: usize,
+    steps: usize,
+    (dtype, device): (DType, &Device),
+) -> Result<Vec<Vec<[f64; 2]>>> {
     let pairs = eval.pairs(0, shown)?.to_dtype(dtype)?.to_device(device)?; // [shown, steps + 1, 2·px]
+    let px = pairs.dims()[2] / 2;
     let encoded = model.ae.encode(&pairs.reshape((shown * (steps + 1), 2 * px))?)?;
     let encoded = encoded.reshape((shown, steps + 1, 2))?.to_dtype(DType::F64)?.to_device(&Device::Cpu)?;
-    let encoded =
-        encoded.to_vec3::<f64>()?.into_iter().map(|p| p.into_iter().map(|z| [z[0], z[1]]).collect()).collect();
-    Ok(Rollout { metrics, frame_mse, latent: paths, encoded, frames })
+    Ok(encoded.to_vec3::<f64>()?.into_iter().map(|p| p.into_iter().map(|z| [z[0], z[1]]).collect()).collect())
 }
 
 /// What evaluating a pixel checkpoint gives: the Table 1 metrics and the frame MSE per frame.
