@@ -155,6 +155,13 @@ impl Dataset {
     /// Checks shapes, layout and values; `origin` names the source in errors.
     pub fn validate(&self, origin: &str) -> Result<()> {
         let bad = |p: String| Error::bad_file(origin, p);
+        if self.meta.format_version != FORMAT_VERSION {
+            return Err(bad(format!(
+                "meta.format_version = {} is not a version this hnn reads (it reads {FORMAT_VERSION}); the file is from \
+                 another version of hnn: regenerate it with `hnn data`, or read it with the hnn that wrote it",
+                self.meta.format_version
+            )));
+        }
         if self.meta.layout != LAYOUT {
             return Err(bad(format!("state layout `{}` is not supported (expected \"{LAYOUT}\")", self.meta.layout)));
         }

@@ -125,6 +125,16 @@ fn bad_dataset_files_give_clear_errors() {
     io::save(&layout, &p).unwrap();
     assert!(io::load(&p).unwrap_err().to_string().contains("layout"));
 
+    // A file of another format version is refused by name, not read as if current.
+    for version in [0, 2, 999] {
+        let mut other = ds.clone();
+        other.meta.format_version = version;
+        let p = dir.path().join(format!("v{version}.safetensors"));
+        io::save(&other, &p).unwrap();
+        let err = io::load(&p).unwrap_err().to_string();
+        assert!(err.contains(&format!("v{version}.safetensors")) && err.contains("format_version"), "{err}");
+    }
+
     // A failed write (here: under a regular file) leaves an existing file intact.
     let under_file = good.join("x.safetensors");
     assert!(io::save(&ds, &under_file).is_err());
