@@ -42,6 +42,10 @@ pub enum Error {
     #[error("{0}: non-finite value (NaN or Inf)")]
     NonFinite(String),
 
+    /// A linear system of the dynamics has no usable solution at some state.
+    #[error("{what} is singular or too ill-conditioned to solve at state {state} of the batch (its smallest pivot is {ratio:.2e} of its largest entry, or it is not finite): the equations of motion do not determine the accelerations there. A DeLaN-style model (`delan`) keeps its mass matrix positive definite by construction; a lower learning rate or f64 may also help")]
+    IllConditioned { what: String, state: usize, ratio: f64 },
+
     /// An argument that makes no sense (non-positive step, empty grid, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -15,7 +15,10 @@
 //!   kernels, autograd for everything else) and the CPU thread budget, chosen there and nowhere
 //!   else.
 //! - [`models`]: [`NeuralHamiltonian`], [`SeparableHamiltonian`], [`DissipativeHamiltonian`]
-//!   (ż = (J − R)∇H, a learned friction), [`Baseline`].
+//!   (ż = (J − R)∇H, a learned friction), [`Baseline`], [`NeuralLagrangian`], [`DeepLagrangian`].
+//! - [`lagrangian`]: the [`Lagrangian`] trait on states (q, q̇), its Euler–Lagrange field
+//!   [`EulerLagrange`] and energy; models [`NeuralLagrangian`] (the LNN) and [`DeepLagrangian`]
+//!   (DeLaN's ½q̇ᵀM(q)q̇ − V(q)); [`linalg`]: the batched pivoted solve they need.
 //! - [`init`]: seeded orthogonal initialisation of a model's variables.
 //! - [`integrators`]: symplectic Euler, leapfrog, Yoshida 4, implicit midpoint, Tao, Euler, RK4,
 //!   Dormand–Prince 5(4) (fixed and adaptive) and adaptive DOP853, [`rollout`](integrators::rollout) and
@@ -30,7 +33,9 @@ pub mod fast_tanh;
 pub mod hamiltonian;
 pub mod init;
 pub mod integrators;
+pub mod lagrangian;
 pub mod langevin;
+pub mod linalg;
 pub mod mlp;
 pub mod models;
 mod names;
@@ -42,5 +47,8 @@ pub use exec::threads::cpu_threads;
 pub use exec::LossGradients;
 pub use hamiltonian::{Hamiltonian, InPrecision, PhaseSpace, VectorField};
 pub use integrators::{rollout, rollout_parallel, Integrator, IntegratorKind, RolloutMethod, Solver};
-pub use models::{Baseline, DissipativeHamiltonian, NeuralHamiltonian, SeparableHamiltonian};
+pub use lagrangian::{EulerLagrange, Lagrangian, LagrangianEnergy};
+pub use models::{
+    Baseline, DeepLagrangian, DissipativeHamiltonian, NeuralHamiltonian, NeuralLagrangian, SeparableHamiltonian,
+};
 pub use symplectic::{apply_j, join_qp, split_qp, symplectic_matrix};

@@ -7,6 +7,8 @@
 //! Variables (VarBuilder names, PyTorch layout): `layers.{i}.weight` `[out, in]` and
 //! `layers.{i}.bias` `[out]`; the last layer has no bias.
 
+mod jet;
+
 use crate::activation::Activation;
 use crate::error::{Error, Result};
 use candle_core::Tensor;
