@@ -51,4 +51,4 @@ pub use lagrangian::{EulerLagrange, Lagrangian, LagrangianEnergy};
 pub use models::{
     Baseline, DeepLagrangian, DissipativeHamiltonian, NeuralHamiltonian, NeuralLagrangian, SeparableHamiltonian,
 };
-pub use symplectic::{apply_j, join_qp, split_qp, symplectic_matrix};
+pub use symplectic::{apply_j, join_qp, split_qp, symplectic_matrix, Coordinates};

@@ -6,6 +6,37 @@
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, Tensor};
 
+/// What the second half of a state is: canonical momenta p (Hamiltonian models, J∇H) or
+/// velocities q̇ (Lagrangian models, the Euler–Lagrange equations). A model and its data must
+/// agree on it; a field that takes either (the baseline) has no preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Coordinates {
+    /// z = (q, p), p the canonical momenta.
+    #[default]
+    Canonical,
+    /// z = (q, q̇).
+    Velocity,
+}
+
+impl Coordinates {
+    /// The state as words, for messages: "(q, p), canonical" or "(q, q̇), velocities".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Coordinates::Canonical => "canonical (q, p)",
+            Coordinates::Velocity => "velocity (q, q̇)",
+        }
+    }
+
+    /// The name in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Coordinates::Canonical => "canonical",
+            Coordinates::Velocity => "velocity",
+        }
+    }
+}
+
 /// The number of degrees of freedom n of a state `[batch, 2n]`, checking the layout.
 pub fn degrees_of_freedom(z: &Tensor) -> Result<usize> {
     let dims = z.dims();

@@ -4,7 +4,7 @@
 //!
 //! - [`analytic`]: analytic Hamiltonians with exact gradients — [`HarmonicOscillator`]
 //!   (and the reference spring), [`DampedOscillator`] (with friction, exact solution), [`Pendulum`], [`NBody`] gravity, [`DoubleWell`],
-//!   [`HenonHeiles`], [`OscillatorChain`] — usable on `f64` slices and as hnn-core tensor
+//!   [`HenonHeiles`], [`OscillatorChain`], the N-link [`ChainPendulum`] (in (q, p) or (q, q̇)) — usable on `f64` slices and as hnn-core tensor
 //!   Hamiltonians.
 //! - [`system`]: [`System`], every analytic system as one serializable value.
 //! - [`generate`]: the reference data generators ([`TrajectoryTask`] and its presets),
@@ -29,8 +29,8 @@ pub mod sealed;
 pub mod system;
 
 pub use analytic::{
-    AnalyticHamiltonian, DampedOscillator, DoubleWell, HarmonicOscillator, HenonHeiles, NBody, OscillatorChain,
-    Pendulum,
+    AnalyticHamiltonian, ChainPendulum, DampedOscillator, DoubleWell, HarmonicOscillator, HenonHeiles, NBody,
+    OscillatorChain, Pendulum,
 };
 pub use dataset::{Dataset, DatasetMeta, Split};
 pub use error::{Error, Result};

@@ -59,6 +59,8 @@ systems! {
     DoubleWell(DoubleWell) = "double_well", "H = p²/2m + a(q² − b²)²";
     /// Hénon–Heiles with coupling λ.
     HenonHeiles(HenonHeiles) = "henon_heiles", "H = (p₁² + p₂²)/2 + (q₁² + q₂²)/2 + λ(q₁²q₂ − q₂³/3)";
+    /// N links hanging from a pivot (the double pendulum is N = 2), in angles.
+    ChainPendulum(ChainPendulum) = "chain_pendulum", "N links from a pivot: L = ½q̇ᵀM(q)q̇ − V(q), states (q, p) or (q, q̇)";
     /// A chain of n oscillators between walls.
     OscillatorChain(OscillatorChain) = "oscillator_chain", "n masses joined by springs between fixed walls";
 }
@@ -67,6 +69,11 @@ impl System {
     /// Degrees of freedom.
     pub fn dof(&self) -> usize {
         self.hamiltonian().dof()
+    }
+
+    /// What the second half of its states is (canonical momenta unless it says otherwise).
+    pub fn coordinates(&self) -> hnn_core::Coordinates {
+        self.hamiltonian().coordinates()
     }
 }
 
@@ -99,5 +106,8 @@ impl AnalyticHamiltonian for SystemHamiltonian {
     }
     fn damping_rate(&self) -> Option<f64> {
         self.0.damping_rate()
+    }
+    fn coordinates(&self) -> hnn_core::Coordinates {
+        self.0.coordinates()
     }
 }

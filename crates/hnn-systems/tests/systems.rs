@@ -29,6 +29,16 @@ fn systems() -> Vec<(&'static str, Box<dyn AnalyticHamiltonian>, Vec<f64>)> {
         ),
         ("double_well", Box::new(DoubleWell::new(1.0, 0.7, 1.2)), vec![0.9, -0.3]),
         ("henon_heiles", Box::new(HenonHeiles::default()), vec![0.1, -0.2, 0.3, 0.15]),
+        (
+            "chain_pendulum",
+            Box::new(ChainPendulum {
+                m: vec![1.0, 2.0, 0.5],
+                l: vec![1.0, 0.5, 1.5],
+                g: 9.81,
+                coordinates: Default::default(),
+            }),
+            vec![0.4, -1.2, 2.5, 0.3, -0.8, 1.1],
+        ),
         ("chain", Box::new(OscillatorChain::new(5, 1.0, 2.0)), (0..10).map(|i| (i as f64 * 0.37).sin()).collect()),
     ]
 }
@@ -146,6 +156,7 @@ fn every_system_keeps_its_config_form() {
         r#"{"kind":"n_body","masses":[1.0,1.0],"g":1.0}"#,
         r#"{"kind":"double_well","m":1.0,"a":1.0,"b":1.0}"#,
         r#"{"kind":"henon_heiles","lambda":1.0}"#,
+        r#"{"kind":"chain_pendulum","m":[1.0,2.0],"l":[1.0,0.5],"g":9.81,"coordinates":"velocity"}"#,
         r#"{"kind":"oscillator_chain","n":3,"m":1.0,"k":1.0}"#,
     ];
     assert_eq!(forms.len(), System::KINDS.len(), "one form per kind");

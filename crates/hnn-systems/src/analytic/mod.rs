@@ -6,11 +6,13 @@
 //! evaluated in f64 on the CPU and converted back), so integrators, metrics and plots serve
 //! them and the learned models alike.
 
+mod chain;
 mod nbody;
 mod oscillators;
 mod pendulum;
 mod potentials;
 
+pub use chain::{ChainPendulum, MAX_LINKS};
 pub use nbody::NBody;
 pub use oscillators::{DampedOscillator, HarmonicOscillator, OscillatorChain};
 pub use pendulum::Pendulum;
@@ -47,6 +49,12 @@ pub trait AnalyticHamiltonian: Send + Sync {
     /// R = diag(0, r)), to compare a learned one with; `None` for a conservative system.
     fn damping_rate(&self) -> Option<f64> {
         None
+    }
+    /// What the second half of a state is: canonical momenta (the default) or velocities
+    /// (a system written for Lagrangian models; its
+    /// [`hamiltonian_field_at`](Self::hamiltonian_field_at) is then its Euler–Lagrange flow).
+    fn coordinates(&self) -> hnn_core::Coordinates {
+        hnn_core::Coordinates::Canonical
     }
 }
 
@@ -112,6 +120,7 @@ tensor_hamiltonian!(
     HarmonicOscillator,
     OscillatorChain,
     Pendulum,
+    ChainPendulum,
     NBody,
     DoubleWell,
     HenonHeiles,
