@@ -119,3 +119,21 @@ fn degenerate_settings_are_refused_by_name() {
     let e = cfg.data.load(0, Some(std::path::Path::new("two_body.npz"))).unwrap_err().to_string();
     assert!(e.contains("--data two_body.npz") && e.contains("generates its data"), "{e}");
 }
+
+#[test]
+fn models_and_data_must_agree_on_coordinates() {
+    let dp = std::fs::read_to_string(experiments_dir().join("double_pendulum.toml")).unwrap();
+    // An HNN on (q, q̇) data would learn a J∇H that is not the physics: refused, naming the
+    // models that fit and the system's other choice.
+    let e = error_of(&dp.replace(r#"kinds = ["baseline", "lnn", "delan"]"#, r#"kinds = ["baseline", "hnn"]"#));
+    assert!(e.contains("`hnn` takes canonical (q, p)") && e.contains("baseline, lnn, delan"), "{e}");
+    assert!(e.contains(r#"coordinates = "canonical""#), "{e}");
+    // And a Lagrangian model on canonical data.
+    let e = error_of(&base().replace("[model]", "[model]\nkinds = [\"lnn\"]"));
+    assert!(e.contains("`lnn` takes velocity (q, q̇)") && e.contains("hnn"), "{e}");
+    // The same chain in canonical coordinates serves the HNN.
+    let canonical = dp
+        .replace(r#"coordinates = "velocity""#, r#"coordinates = "canonical""#)
+        .replace(r#"kinds = ["baseline", "lnn", "delan"]"#, r#"kinds = ["baseline", "hnn"]"#);
+    ExperimentConfig::from_toml(&canonical, "test.toml").unwrap();
+}

@@ -7,6 +7,12 @@
 //! ∂²L/∂q̇², which nothing keeps invertible: a state where it is singular is reported by name
 //! ([`Error::IllConditioned`](crate::Error::IllConditioned)); the DeLaN-style model
 //! ([`DeepLagrangian`](super::DeepLagrangian)) keeps it positive definite instead.
+//!
+//! One departure from the paper: L = ½|q̇|² + N(q, q̇), the network learning the difference
+//! from a free unit-mass particle. The class of Lagrangians is the same (N can cancel the
+//! term), but an untrained or extrapolating model then starts from ∂²L/∂q̇² ≈ I instead of
+//! the indefinite, often singular Hessian of a random MLP: measured on the double pendulum,
+//! trajectory matching from the first step and rollouts past the data failed without it.
 
 use crate::activation::Activation;
 use crate::error::Result;
@@ -16,8 +22,8 @@ use crate::symplectic::check_state;
 use candle_core::{Tensor, D};
 use candle_nn::VarBuilder;
 
-/// L as an MLP `2n → hidden… → 1` on z = (q, q̇); its Hessian blocks come from
-/// [`Mlp::value_grad_and_hessian_products`] along the n velocity directions.
+/// L = ½|q̇|² + N(q, q̇), N an MLP `2n → hidden… → 1` on z = (q, q̇); N's Hessian blocks come
+/// from [`Mlp::value_grad_and_hessian_products`] along the n velocity directions.
 /// Variables: `layers.{i}.weight`, `layers.{i}.bias` under the VarBuilder's prefix.
 #[derive(Debug, Clone)]
 pub struct LagrangianMlp {
@@ -60,7 +66,8 @@ impl Lagrangian for LagrangianMlp {
 
     fn lagrangian(&self, z: &Tensor) -> Result<Tensor> {
         check_state(z, self.dof)?;
-        Ok(self.mlp.forward(z)?.squeeze(1)?)
+        let v = z.narrow(D::Minus1, self.dof, self.dof)?;
+        Ok((self.mlp.forward(z)?.squeeze(1)? + (v.sqr()?.sum(D::Minus1)? * 0.5)?)?)
     }
 
     fn jet(&self, z: &Tensor) -> Result<LagrangianJet> {
@@ -69,11 +76,14 @@ impl Lagrangian for LagrangianMlp {
         let directions = self.velocity_directions.to_dtype(z.dtype())?.to_device(z.device())?;
         // columns[b, i, j] = ∂²L/∂q̇ᵢ∂zⱼ.
         let (value, grad, columns) = self.mlp.value_grad_and_hessian_products(z, &directions)?;
+        // Plus the free particle ½|q̇|²: ∂/∂q̇ = q̇, ∂²/∂q̇² = I.
+        let v = z.narrow(D::Minus1, n, n)?;
+        let eye = Tensor::eye(n, z.dtype(), z.device())?.unsqueeze(0)?;
         Ok(LagrangianJet {
-            value,
+            value: (value + (v.sqr()?.sum(D::Minus1)? * 0.5)?)?,
             dl_dq: grad.narrow(D::Minus1, 0, n)?,
-            dl_dv: grad.narrow(D::Minus1, n, n)?,
-            mass: columns.narrow(D::Minus1, n, n)?,
+            dl_dv: (grad.narrow(D::Minus1, n, n)? + v)?,
+            mass: columns.narrow(D::Minus1, n, n)?.broadcast_add(&eye)?,
             mixed: columns.narrow(D::Minus1, 0, n)?,
         })
     }

@@ -199,9 +199,10 @@ impl ExperimentConfig {
         }
         self.train.validate()?;
         self.eval.validate()?;
-        if self.eval.truth.is_none() && self.data.truth().is_none() {
+        let Some(truth) = self.data.truth().or_else(|| self.eval.truth.clone()) else {
             return Err(Error::Config("eval.truth must name the true system for data that are not generated".into()));
-        }
+        };
+        crate::model::check_coordinates(&self.model.kinds, truth.coordinates())?;
         if let Some(t) = &self.thermostat {
             t.validate()?;
             let truth = self.eval.truth.clone().or_else(|| self.data.truth()).expect("checked above");

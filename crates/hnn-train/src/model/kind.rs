@@ -1,7 +1,7 @@
 //! Kinds of model: [`ModelFamily`] (how to build one) and [`ModelKind`], a registered family
 //! named in configs, checkpoints, tables and on the command line.
 
-use super::builtin::{BaselineFamily, DissipativeHnnFamily, HnnFamily, SeparableHnnFamily};
+use super::builtin::{BaselineFamily, DelanFamily, DissipativeHnnFamily, HnnFamily, LnnFamily, SeparableHnnFamily};
 use super::{LearnedModel, ModelSpec};
 use crate::error::{Error, Result};
 use candle_nn::VarBuilder;
@@ -32,6 +32,13 @@ pub trait ModelFamily: Any + Send + Sync {
     /// Builds the model's variables through `vb` (already under the prefix [`name`](Self::name)).
     fn build(&self, spec: &ModelSpec, vb: VarBuilder) -> Result<Box<dyn LearnedModel>>;
 
+    /// The coordinates the model's states must be in: canonical (q, p) for a Hamiltonian
+    /// model, velocities (q, q̇) for a Lagrangian one; `None` (the default) for a model that
+    /// takes either, as the baseline does. Experiments refuse data in the other coordinates.
+    fn coordinates(&self) -> Option<hnn_core::Coordinates> {
+        None
+    }
+
     /// Added to a run's seed for this model's initialisation and data sampler, so that the
     /// models of one run start from different draws. The default derives it from the name.
     fn seed_offset(&self) -> u64 {
@@ -58,9 +65,21 @@ impl ModelKind {
     /// The dissipative HNN: ż = (J − R)∇H with a learned friction R ≥ 0 on the momenta.
     pub const DISSIPATIVE_HNN: ModelKind = ModelKind(&DissipativeHnnFamily);
 
+    /// The Lagrangian Neural Network: an MLP L(q, q̇), q̈ by the Euler–Lagrange equations.
+    pub const LNN: ModelKind = ModelKind(&LnnFamily);
+
+    /// The DeLaN-style Lagrangian ½q̇ᵀM(q)q̇ − V(q) with a positive-definite M.
+    pub const DELAN: ModelKind = ModelKind(&DelanFamily);
+
     /// The kinds hnn ships.
-    pub const BUILTIN: [ModelKind; 4] =
-        [ModelKind::HNN, ModelKind::BASELINE, ModelKind::SEPARABLE_HNN, ModelKind::DISSIPATIVE_HNN];
+    pub const BUILTIN: [ModelKind; 6] = [
+        ModelKind::HNN,
+        ModelKind::BASELINE,
+        ModelKind::SEPARABLE_HNN,
+        ModelKind::DISSIPATIVE_HNN,
+        ModelKind::LNN,
+        ModelKind::DELAN,
+    ];
 
     /// A kind for a family (register it to make its name known to configs and checkpoints).
     pub const fn new(family: &'static dyn ModelFamily) -> Self {

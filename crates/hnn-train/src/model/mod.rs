@@ -25,6 +25,25 @@ use hnn_core::{Hamiltonian, VectorField};
 use std::any::Any;
 use std::sync::Arc;
 
+/// Errors unless every model of `kinds` takes states in `coordinates`, naming the ones that
+/// do not and the registered kinds that would.
+pub fn check_coordinates(kinds: &[ModelKind], coordinates: hnn_core::Coordinates) -> Result<()> {
+    let takes = |k: &ModelKind| k.family().coordinates().is_none_or(|c| c == coordinates);
+    let Some(wrong) = kinds.iter().find(|k| !takes(k)) else {
+        return Ok(());
+    };
+    let theirs = wrong.family().coordinates().expect("a kind with no preference takes any data");
+    let fitting: Vec<_> = ModelKind::all().into_iter().filter(takes).map(|k| k.name()).collect();
+    Err(crate::error::Error::Config(format!(
+        "model.kinds: `{wrong}` takes {} states, but the data are in {} coordinates; the models for these data are: \
+         {} (or choose the system's `coordinates = \"{}\"` where it offers both, as chain_pendulum does)",
+        theirs.describe(),
+        coordinates.describe(),
+        fitting.join(", "),
+        theirs.name()
+    )))
+}
+
 /// A learned vector field: what the training loop, rollouts, checkpoints and evaluation take.
 /// Its variables are whatever it read from the `VarBuilder` its family built it with.
 pub trait LearnedModel: VectorField + Send + Sync + std::fmt::Debug + Any {
