@@ -8,6 +8,10 @@
 //! - `field_stage`: J∇H of a trained (frozen) NeuralHamiltonian, one stage of a rollout, also at
 //!   batch 8 (what each thread of an evaluation's rollout evaluates per stage).
 //!
+//! - `lnn_step`: one gradient-matching step of the LNN (loss on q̈ by the Euler–Lagrange
+//!   equations, its Hessian blocks by forward over reverse, backward, Adam) on the double
+//!   pendulum's 2 degrees of freedom, at the LNN reference's width (`benches/lnn_jax.py` runs
+//!   the reference algorithm, `jax.hessian` of L, on the same sizes);
 //! - `ensemble_8_seeds`: 20 training steps of the HNN and baseline of 8 seeds (16 models), as
 //!   one ensemble (`train_ensemble`) and one model after another (`train`), at two_body's and
 //!   spring's sizes (batch 200 of 8-wide states; the full 750 samples of 2-wide states).
@@ -21,7 +25,8 @@ use candle_nn::{VarBuilder, VarMap};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hnn::core::integrators::Leapfrog;
 use hnn::core::{
-    exec, init, Activation, Hamiltonian, Integrator, NeuralHamiltonian, SeparableHamiltonian, VectorField,
+    exec, init, Activation, Hamiltonian, Integrator, NeuralHamiltonian, NeuralLagrangian, SeparableHamiltonian,
+    VectorField,
 };
 use hnn::train::optim::{Gradients, Optimizer, OptimizerKind};
 
@@ -346,8 +351,42 @@ fn ensemble(c: &mut Criterion) {
     group.finish();
 }
 
+/// The LNN reference's network for the double pendulum (lagrangian_nns): hidden widths.
+const LNN_HIDDEN: [usize; 4] = [500, 500, 500, 500];
+/// Its batch size.
+const LNN_BATCH: usize = 256;
+
+fn lnn_step(c: &mut Criterion) {
+    setup();
+    let dev = device();
+    let mut group = c.benchmark_group("lnn_step");
+    group.sample_size(20);
+    for dtype in [DType::F32, DType::F64] {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, dtype, &dev);
+        let l = NeuralLagrangian::from_network(2, &LNN_HIDDEN, Activation::Softplus, vb).unwrap();
+        init::orthogonal_init(&varmap, 0).unwrap();
+        let mut opt = Optimizer::new(OptimizerKind::Adam, named(&varmap), 1e-3);
+        let z = (states(LNN_BATCH, 4, dtype, &dev) * 0.5).unwrap();
+        let target = states(LNN_BATCH, 2, dtype, &dev);
+        let name = format!("{dtype:?}").to_lowercase();
+        group.bench_function(BenchmarkId::new(name, LNN_BATCH), |b| {
+            hnn::core::exec::threads::run_sized(&dev, LNN_BATCH, LNN_HIDDEN[0], || {
+                b.iter(|| {
+                    let acc = l.time_derivatives(&z).unwrap().narrow(1, 2, 2).unwrap();
+                    let loss = (acc - &target).unwrap().sqr().unwrap().mean_all().unwrap();
+                    opt.step(&Gradients::backward(&loss).unwrap().1, 1e-3, 1.0).unwrap();
+                    dev.synchronize().unwrap();
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    lnn_step,
     ensemble,
     forward_grad,
     gradient_step,
