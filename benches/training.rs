@@ -352,9 +352,9 @@ fn ensemble(c: &mut Criterion) {
 }
 
 /// The LNN reference's network for the double pendulum (lagrangian_nns): hidden widths.
-const LNN_HIDDEN: [usize; 4] = [500, 500, 500, 500];
+const LNN_HIDDEN: [usize; 3] = [600, 600, 600];
 /// Its batch size.
-const LNN_BATCH: usize = 256;
+const LNN_BATCH: usize = 512;
 
 fn lnn_step(c: &mut Criterion) {
     setup();
