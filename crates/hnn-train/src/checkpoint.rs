@@ -69,7 +69,7 @@ impl TrainingInfo {
     pub fn of(objective: &crate::training::Objective, interval: Option<f64>, seed: u64) -> Self {
         use crate::training::Objective;
         let (mode, integrator, dt) = match objective {
-            Objective::Gradient => (TrainingMode::Gradient, None, None),
+            Objective::Gradient {} => (TrainingMode::Gradient, None, None),
             Objective::Trajectory { integrator, substeps, .. } => {
                 (TrainingMode::Trajectory, Some(*integrator), interval.map(|d| d / *substeps as f64))
             }

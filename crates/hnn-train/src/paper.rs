@@ -14,7 +14,7 @@
 //!   (`random_config`; [`PaperStarts::Sampler`]), 500 points over [0, 25] and [0, 3], rtol 1e-9
 //!   (`get_orbit`), the true total energy.
 //! - **real pendulum**: one rollout from the first held-out state over the held-out times (the
-//!   last 20% of the recording; [`PaperStarts::Recording`]), at scipy's default tolerances
+//!   last 20% of the recording; [`PaperStarts::Recording {}`]), at scipy's default tolerances
 //!   (rtol 1e-3, atol 1e-6), 2.4(1 − cos q) + p² of the rollout against that of the *measured*
 //!   states.
 //!
@@ -50,7 +50,8 @@ pub enum PaperStarts {
         count: usize,
     },
     /// The first held-out state, rolled out over the held-out sample times (a recording).
-    Recording,
+    /// An empty struct variant, so that extra keys are refused.
+    Recording {},
 }
 
 fn default_atol() -> f64 {
@@ -103,7 +104,7 @@ impl PaperProtocol {
                 Some(count)
             }
             PaperStarts::Sampler { count } => Some(count),
-            PaperStarts::Recording => None,
+            PaperStarts::Recording {} => None,
         };
         if let Some(count) = count {
             if count == 0 || count > MAX_STARTS {
@@ -120,7 +121,7 @@ impl PaperProtocol {
             return fail(format!("rtol and atol must be positive, got {} and {}", self.rtol, self.atol));
         }
         if let Some(r) = self.time_stretch {
-            if !(r > -1.0 && r.is_finite()) || matches!(self.starts, PaperStarts::Recording) {
+            if !(r > -1.0 && r.is_finite()) || matches!(self.starts, PaperStarts::Recording {}) {
                 return fail(format!("time_stretch {r}: needs r > −1 and starts of their own (not a recording)"));
             }
         }
@@ -238,7 +239,7 @@ impl PaperSet {
                 })?;
                 (0..*count).map(|_| s.sample(&mut rng)).collect()
             }
-            PaperStarts::Recording => {
+            PaperStarts::Recording {} => {
                 let case = recording_case(data)?;
                 return Ok(Self { protocol: protocol.clone(), cases: vec![case], energy });
             }
@@ -286,7 +287,7 @@ impl PaperSet {
             per_start.push(sq.iter().sum::<f64>() / sq.len() as f64);
             per_point.extend(sq);
         }
-        if matches!(self.protocol.starts, PaperStarts::Recording) {
+        if matches!(self.protocol.starts, PaperStarts::Recording {}) {
             let n = state_sq.len().max(1) as f64;
             let state_mse = if state_sq.is_empty() { f64::INFINITY } else { state_sq.iter().sum::<f64>() / n };
             let curve = self.recording_energy(model)?;
@@ -324,7 +325,7 @@ impl PaperSet {
     /// from the first of them, over the recording's times (the same rollout [`score`](Self::score)
     /// takes); `None` for the other protocols.
     pub fn recording_energy(&self, model: &(dyn VectorField + Sync)) -> Result<Option<RecordingEnergy>> {
-        if !matches!(self.protocol.starts, PaperStarts::Recording) {
+        if !matches!(self.protocol.starts, PaperStarts::Recording {}) {
             return Ok(None);
         }
         let case = &self.cases[0];

@@ -137,3 +137,19 @@ fn models_and_data_must_agree_on_coordinates() {
         .replace(r#"kinds = ["baseline", "lnn", "delan"]"#, r#"kinds = ["baseline", "hnn"]"#);
     ExperimentConfig::from_toml(&canonical, "test.toml").unwrap();
 }
+
+#[test]
+fn unknown_keys_inside_tagged_tables_are_refused_too() {
+    // Variants without fields of their own (`constant`, `gradient`, `recording`) took any key.
+    let b = base();
+    let e = error_of(&b.replace("[train]", "[train]\nschedule = { kind = \"constant\", warmup = 100 }"));
+    assert!(e.contains("warmup"), "{e}");
+    let e = error_of(&b.replace("[train]", "[train]\nobjective = { mode = \"gradient\", substeps = 10 }"));
+    assert!(e.contains("substeps"), "{e}");
+    let real = std::fs::read_to_string(experiments_dir().join("real_pendulum.toml")).unwrap();
+    assert!(real.contains("kind = \"recording\""), "the real pendulum scores a recording");
+    let e = error_of(&real.replace("kind = \"recording\"", "kind = \"recording\", count = 3"));
+    assert!(e.contains("count"), "{e}");
+    // The forms without extra keys still parse.
+    ExperimentConfig::from_toml(&b.replace("[train]", "[train]\nschedule = { kind = \"constant\" }"), "t").unwrap();
+}

@@ -33,7 +33,7 @@ fn both_train_by_gradient_and_by_trajectory_matching() {
     cfg.train.batch_size = 64;
     let ds = cfg.data.load(0, None).unwrap();
     for objective in [
-        Objective::Gradient,
+        Objective::Gradient {},
         Objective::Trajectory { integrator: hnn_core::IntegratorKind::Rk4, substeps: 2, backprop: Default::default() },
     ] {
         cfg.train.objective = objective.clone();

@@ -62,7 +62,7 @@ fn a_recording_is_scored_from_its_first_held_out_state() {
     let data = oscillator_data();
     assert!(data.test.t.is_some(), "trajectories keep their sample times");
     let truth = System::from(hnn_systems::analytic::HarmonicOscillator::new(0.5, 2.0, 0.0));
-    let p = PaperProtocol { starts: PaperStarts::Recording, rtol: 1e-10, atol: 1e-10, ..protocol(None) };
+    let p = PaperProtocol { starts: PaperStarts::Recording {}, rtol: 1e-10, atol: 1e-10, ..protocol(None) };
     let set = PaperSet::new(&p, &truth, None, &data, 0).unwrap();
     let score = set.score(&HarmonicOscillator::new(0.5, 2.0, 0.0)).unwrap();
     // One held-out trajectory of 40 samples, one value per point; the exact field conserves the

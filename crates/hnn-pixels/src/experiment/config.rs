@@ -172,7 +172,8 @@ impl PixelExperiment {
             ));
         }
         self.train.validate()?;
-        if !matches!(self.train.objective, hnn_train::training::Objective::Gradient) || self.train.input_noise != 0.0 {
+        if !matches!(self.train.objective, hnn_train::training::Objective::Gradient {}) || self.train.input_noise != 0.0
+        {
             return fail(
                 "train: the pixel model trains on its own losses; leave `objective` and `input_noise` unset".into(),
             );

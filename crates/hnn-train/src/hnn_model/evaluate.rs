@@ -41,7 +41,7 @@ fn derivative_errors(model: &HnnModel, split: &Split) -> Result<MeanSem> {
     }
     let (state, frozen) = (&model.state, model.frozen()?);
     let rows = Transitions::derivatives(&split.to(state.dtype, &state.device)?);
-    Ok(MeanSem::of(&Loss::new(&Objective::Gradient, None)?.per_sample(&frozen, &rows)?))
+    Ok(MeanSem::of(&Loss::new(&Objective::Gradient {}, None)?.per_sample(&frozen, &rows)?))
 }
 
 pub(super) fn evaluate(model: &HnnModel, data: &Dataset, truth: Option<&System>) -> Result<Evaluation> {

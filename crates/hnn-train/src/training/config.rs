@@ -7,12 +7,14 @@ use hnn_core::IntegratorKind;
 use serde::{Deserialize, Serialize};
 
 /// What the loss compares.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+///
+/// Variants without settings are written `Gradient {}`: an empty struct variant, so that
+/// `deny_unknown_fields` refuses extra keys in its table (serde lets a unit variant take any).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Objective {
     /// Gradient matching: mean ‖ż − f(z)‖² over samples and components.
-    #[default]
-    Gradient,
+    Gradient {},
     /// Trajectory matching: from each observed z(t_{k−1}), integrate `substeps` steps of
     /// `integrator` across the sampling interval and fit z(t_k); gradients flow through every step.
     Trajectory {
@@ -40,21 +42,32 @@ pub enum Backprop {
 }
 
 /// Learning-rate schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Schedule {
-    /// Constant learning rate (the reference).
-    #[default]
-    Constant,
+    /// Constant learning rate (the reference). An empty struct variant, as `Objective::Gradient`.
+    Constant {},
     /// Cosine decay from the learning rate to `final_fraction` of it at the last step.
     Cosine { final_fraction: f64 },
+}
+
+impl Default for Objective {
+    fn default() -> Self {
+        Objective::Gradient {}
+    }
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule::Constant {}
+    }
 }
 
 impl Schedule {
     /// The learning rate at `step` (1-based) of `total`.
     pub fn rate(&self, base: f64, step: usize, total: usize) -> f64 {
         match *self {
-            Schedule::Constant => base,
+            Schedule::Constant {} => base,
             Schedule::Cosine { final_fraction } => {
                 let progress = (step.saturating_sub(1)) as f64 / (total.max(2) - 1) as f64;
                 let cos = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
@@ -114,13 +127,13 @@ impl Default for TrainConfig {
     /// training set, the test loss every 100 steps, no checkpoint until the end.
     fn default() -> Self {
         Self {
-            objective: Objective::Gradient,
+            objective: Objective::Gradient {},
             steps: 2000,
             batch_size: 0,
             optimizer: OptimizerKind::default(),
             learning_rate: default_lr(),
             weight_decay: 0.0,
-            schedule: Schedule::Constant,
+            schedule: Schedule::Constant {},
             grad_clip: None,
             input_noise: 0.0,
             eval_every: default_eval_every(),

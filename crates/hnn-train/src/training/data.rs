@@ -87,7 +87,7 @@ impl TrainData {
             )));
         }
         match objective {
-            Objective::Gradient => Ok(TrainData {
+            Objective::Gradient {} => Ok(TrainData {
                 train: Transitions::derivatives(&ds.train.to(dtype, device)?),
                 test: Transitions::derivatives(&ds.test.to(dtype, device)?),
                 interval: None,

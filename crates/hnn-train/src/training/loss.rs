@@ -25,7 +25,7 @@ impl Loss {
     /// (trajectory matching; [`TrainData::interval`]) or are derivatives (`None`).
     pub fn new(objective: &Objective, interval: Option<f64>) -> Result<Self> {
         Ok(match (objective, interval) {
-            (Objective::Gradient, None) => Loss { integrator: None, backprop: Backprop::Stored },
+            (Objective::Gradient {}, None) => Loss { integrator: None, backprop: Backprop::Stored },
             (Objective::Trajectory { integrator, substeps, backprop }, Some(interval)) => Loss {
                 integrator: Some((integrator.build(), interval / *substeps as f64, *substeps)),
                 backprop: *backprop,
