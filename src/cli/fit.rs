@@ -25,7 +25,7 @@ pub(super) struct FitArgs {
     #[arg(long, value_delimiter = ',', default_value = "hnn")]
     model: Vec<ModelKind>,
     /// gradient (fit ż) or trajectory (integrate `--substeps` steps, fit the next state).
-    #[arg(long, value_enum, default_value_t = FitObjective::Gradient {})]
+    #[arg(long, value_enum, default_value_t = FitObjective::Gradient)]
     objective: FitObjective,
     /// Integrator of trajectory matching [default: rk4].
     #[arg(long)]
@@ -81,14 +81,14 @@ impl FitArgs {
             compute,
         } = self;
         let objective = match objective {
-            FitObjective::Gradient {} if integrator.is_some() || substeps.is_some() || backprop.is_some() => {
+            FitObjective::Gradient if integrator.is_some() || substeps.is_some() || backprop.is_some() => {
                 return Err(Error::Config(
                     "--integrator, --substeps and --backprop set trajectory matching: add --objective trajectory, or \
                      drop them"
                         .into(),
                 ))
             }
-            FitObjective::Gradient {} => Objective::Gradient {},
+            FitObjective::Gradient => Objective::Gradient {},
             FitObjective::Trajectory => Objective::Trajectory {
                 integrator: integrator.unwrap_or(hnn_core::IntegratorKind::Rk4),
                 substeps: substeps.unwrap_or(10),
