@@ -144,6 +144,10 @@ fn pixel_experiment_smoke_run_writes_everything() {
         .unwrap_err()
         .to_string()
         .contains("dynamics_weight"));
+    // A name that would leave the output folder.
+    let bad = text.replacen("name = \"pixels\"", "name = \"..\"", 1);
+    let err = hnn_pixels::experiment::PixelExperiment::from_toml(&bad, "x").unwrap_err().to_string();
+    assert!(err.contains("not a plain folder name"), "{err}");
 }
 
 #[test]

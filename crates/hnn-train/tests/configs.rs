@@ -153,3 +153,13 @@ fn unknown_keys_inside_tagged_tables_are_refused_too() {
     // The forms without extra keys still parse.
     ExperimentConfig::from_toml(&b.replace("[train]", "[train]\nschedule = { kind = \"constant\" }"), "t").unwrap();
 }
+
+#[test]
+fn a_name_that_is_not_one_plain_folder_is_refused() {
+    let b = base();
+    for bad in ["..", ".", "", " spring", "a/b", "a\\b", "tab\there"] {
+        let e = error_of(&b.replace("name = \"spring\"", &format!("name = \"{bad}\"")));
+        assert!(e.contains("not a plain folder name"), "{bad:?}: {e}");
+    }
+    ExperimentConfig::from_toml(&b.replace("name = \"spring\"", "name = \"spring.v2-a_b\""), "t").unwrap();
+}

@@ -149,6 +149,7 @@ impl PixelExperiment {
         if self.kind != "pixels" {
             return fail(format!("kind must be \"pixels\", got `{}`", self.kind));
         }
+        hnn_train::experiment::config::plain_file_name("name", &self.name)?;
         self.data.validate().map_err(|e| Error::Config(format!("data: {e}")))?;
         if self.model.autoencoder_hidden == 0 || self.model.kinds.is_empty() {
             return fail("model.autoencoder_hidden must be positive and model.kinds non-empty".into());

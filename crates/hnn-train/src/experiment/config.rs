@@ -129,6 +129,25 @@ pub struct ExperimentConfig {
     pub thermostat: Option<crate::thermostat::ThermostatConfig>,
 }
 
+/// Errors unless `value` (the config key `key`) can be used as one folder name under the
+/// output root: non-empty, at most 255 bytes, not `.` or `..`, no path separators or control
+/// characters, no leading or trailing blanks.
+pub fn plain_file_name(key: &str, value: &str) -> Result<()> {
+    let bad = value.is_empty()
+        || value.len() > 255
+        || value == "."
+        || value == ".."
+        || value.trim() != value
+        || value.chars().any(|c| c == '/' || c == '\\' || c.is_control());
+    if bad {
+        return Err(Error::Config(format!(
+            "{key} = {value:?} is not a plain folder name (a run is written to OUT/NAME/SEED/): use letters, digits, \
+             `_`, `-` or `.`, not `.` or `..`, no `/`, `\\` or control characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Parses a TOML config and validates it; errors are prefixed with `origin` (unknown keys and
 /// wrong types name the field and line).
 pub fn parse_config<T: serde::de::DeserializeOwned>(
@@ -171,9 +190,7 @@ impl ExperimentConfig {
 
     /// Checks every section.
     pub fn validate(&self) -> Result<()> {
-        if self.name.trim().is_empty() || self.name.contains(['/', '\\']) {
-            return Err(Error::Config(format!("name `{}` must be a non-empty file-name-safe word", self.name)));
-        }
+        plain_file_name("name", &self.name)?;
         if let DataConfig::Generate { task } = &self.data {
             task.validate().map_err(|e| Error::Config(format!("data.task: {e}")))?;
             if task.test_fraction == 0.0 {
