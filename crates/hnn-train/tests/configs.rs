@@ -163,3 +163,12 @@ fn a_name_that_is_not_one_plain_folder_is_refused() {
     }
     ExperimentConfig::from_toml(&b.replace("name = \"spring\"", "name = \"spring.v2-a_b\""), "t").unwrap();
 }
+
+#[test]
+fn a_thermostat_section_without_a_separable_model_is_refused() {
+    let dw = std::fs::read_to_string(experiments_dir().join("double_well.toml")).unwrap();
+    ExperimentConfig::from_toml(&dw, "double_well.toml").unwrap();
+    let kinds = dw.lines().find(|l| l.starts_with("kinds")).expect("double_well names its models").to_string();
+    let e = error_of(&dw.replace(&kinds, "kinds = [\"hnn\", \"baseline\"]"));
+    assert!(e.contains("[thermostat]") && e.contains("separable_hnn") && e.contains("hnn, baseline"), "{e}");
+}

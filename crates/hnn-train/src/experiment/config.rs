@@ -232,6 +232,16 @@ impl ExperimentConfig {
                     if h.separable() { "" } else { "not " }
                 )));
             }
+            if !self.model.kinds.iter().any(|k| k.family().is_separable()) {
+                let separable: Vec<_> =
+                    ModelKind::all().into_iter().filter(|k| k.family().is_separable()).map(|k| k.name()).collect();
+                return Err(Error::Config(format!(
+                    "[thermostat] runs on a learned separable H = T(p) + V(q), and none of model.kinds ({}) is one: \
+                     add {} to model.kinds, or remove the [thermostat] section",
+                    self.model.kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "),
+                    separable.join(" or ")
+                )));
+            }
         }
         Ok(())
     }

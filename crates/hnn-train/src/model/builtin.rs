@@ -15,7 +15,7 @@ use hnn_core::{
 /// A family for an hnn-core model built as `build(dof, hidden, activation, vb)`.
 macro_rules! family {
     ($(#[$doc:meta])* $family:ident, $build:path, $name:literal, $summary:literal, curvature: $curvature:literal, seed: $seed:literal,
-     coordinates: $coordinates:expr, parameters: |$spec:ident| $parameters:expr) => {
+     coordinates: $coordinates:expr, parameters: |$spec:ident| $parameters:expr $(, separable: $separable:literal)?) => {
         $(#[$doc])*
         pub struct $family;
 
@@ -38,6 +38,9 @@ macro_rules! family {
             fn coordinates(&self) -> Option<Coordinates> {
                 $coordinates
             }
+            $(fn is_separable(&self) -> bool {
+                $separable
+            })?
             fn seed_offset(&self) -> u64 {
                 $seed
             }
@@ -55,7 +58,7 @@ family!(
     /// [`ModelKind::SEPARABLE_HNN`](super::ModelKind::SEPARABLE_HNN).
     SeparableHnnFamily, SeparableHamiltonian::new, "separable_hnn", "a separable HNN: H = T(p) + V(q), two MLPs",
     curvature: true, seed: 3, coordinates: Some(Coordinates::Canonical),
-    parameters: |s| 2.0 * mlp_parameters(s.dof, &s.hidden, 1)
+    parameters: |s| 2.0 * mlp_parameters(s.dof, &s.hidden, 1), separable: true
 );
 family!(
     /// [`ModelKind::DISSIPATIVE_HNN`](super::ModelKind::DISSIPATIVE_HNN).

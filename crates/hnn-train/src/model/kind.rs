@@ -32,6 +32,12 @@ pub trait ModelFamily: Any + Send + Sync {
     /// Builds the model's variables through `vb` (already under the prefix [`name`](Self::name)).
     fn build(&self, spec: &ModelSpec, vb: VarBuilder) -> Result<Box<dyn LearnedModel>>;
 
+    /// Whether every model of this kind is a separable Hamiltonian H = T(p) + V(q), which the
+    /// explicit symplectic integrators and the thermostat need. Default: no.
+    fn is_separable(&self) -> bool {
+        false
+    }
+
     /// The coordinates the model's states must be in: canonical (q, p) for a Hamiltonian
     /// model, velocities (q, q̇) for a Lagrangian one; `None` (the default) for a model that
     /// takes either, as the baseline does. Experiments refuse data in the other coordinates.
