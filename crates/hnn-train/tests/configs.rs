@@ -172,3 +172,19 @@ fn a_thermostat_section_without_a_separable_model_is_refused() {
     let e = error_of(&dw.replace(&kinds, "kinds = [\"hnn\", \"baseline\"]"));
     assert!(e.contains("[thermostat]") && e.contains("separable_hnn") && e.contains("hnn, baseline"), "{e}");
 }
+
+#[test]
+fn every_system_that_scores_the_states_has_their_degrees_of_freedom() {
+    let pendulum = std::fs::read_to_string(experiments_dir().join("pendulum.toml")).unwrap();
+    let two_dof = "{ kind = \"henon_heiles\", lambda = 1.0 }";
+    let e = error_of(&pendulum.replace(
+        "energy = { kind = \"harmonic_oscillator\", m = 0.5, k = 2.0, q0 = 0.0 }",
+        &format!("energy = {two_dof}"),
+    ));
+    assert!(e.contains("eval.paper.energy has 2 degrees of freedom") && e.contains("has 1"), "{e}");
+    let e = error_of(&pendulum.replace(
+        "[eval.analysis_energy]\nkind = \"harmonic_oscillator\"\nm = 0.5\nk = 2.0\nq0 = 0.0",
+        "[eval.analysis_energy]\nkind = \"henon_heiles\"\nlambda = 1.0",
+    ));
+    assert!(e.contains("eval.analysis_energy has 2 degrees of freedom"), "{e}");
+}

@@ -220,6 +220,23 @@ impl ExperimentConfig {
             return Err(Error::Config("eval.truth must name the true system for data that are not generated".into()));
         };
         crate::model::check_coordinates(&self.model.kinds, truth.coordinates())?;
+        // Every system that scores the data's states has the data's degrees of freedom.
+        let paper_energy = self.eval.paper.as_ref().and_then(|p| p.energy.as_ref());
+        for (key, system) in [
+            ("eval.truth", self.eval.truth.as_ref()),
+            ("eval.analysis_energy", self.eval.analysis_energy.as_ref()),
+            ("eval.paper.energy", paper_energy),
+        ] {
+            if let Some(system) = system {
+                if system.dof() != truth.dof() {
+                    return Err(Error::Config(format!(
+                        "{key} has {} degrees of freedom, but the data's system has {}: it cannot score their states",
+                        system.dof(),
+                        truth.dof()
+                    )));
+                }
+            }
+        }
         if let Some(t) = &self.thermostat {
             t.validate()?;
             let truth = self.eval.truth.clone().or_else(|| self.data.truth()).expect("checked above");
