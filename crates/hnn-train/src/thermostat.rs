@@ -52,6 +52,7 @@ fn default_bins() -> usize {
 impl ThermostatConfig {
     /// Checks every setting, naming the one that is wrong.
     pub fn validate(&self) -> Result<()> {
+        const MAX_TEMPERATURES: usize = 64;
         let fail = |m: String| Err(Error::Config(format!("thermostat.{m}")));
         if self.temperatures.is_empty() || self.temperatures.iter().any(|t| !(t.is_finite() && *t > 0.0)) {
             return fail(format!("temperatures must be positive numbers, got {:?}", self.temperatures));
@@ -70,10 +71,20 @@ impl ThermostatConfig {
         if records > 1e8 {
             return fail(format!("walkers × records = {records:.2e} is more than 1e8 stored states"));
         }
-        if (self.burn_in + self.steps) as f64 * self.walkers as f64 > 1e9 {
+        if self.temperatures.len() > MAX_TEMPERATURES {
             return fail(format!(
-                "walkers × (burn_in + steps) = {:.2e} is more than 1e9 walker steps per run",
-                (self.burn_in + self.steps) as f64 * self.walkers as f64
+                "temperatures lists {} temperatures, more than {MAX_TEMPERATURES}",
+                self.temperatures.len()
+            ));
+        }
+        // In f64: burn_in + steps may not fit a usize.
+        let walker_steps = (self.burn_in as f64 + self.steps as f64) * self.walkers as f64;
+        let total = walker_steps * self.temperatures.len() as f64 * 2.0;
+        if walker_steps > 1e9 || total > 1e10 {
+            return fail(format!(
+                "walkers × (burn_in + steps) = {walker_steps:.2e} walker steps per run (at most 1e9), {total:.2e} \
+                 over the {} temperatures on the learned and the true H (at most 1e10)",
+                self.temperatures.len()
             ));
         }
         if !(self.threshold.is_finite() && self.threshold >= 0.0 && self.start.is_finite()) {

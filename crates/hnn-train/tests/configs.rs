@@ -188,3 +188,13 @@ fn every_system_that_scores_the_states_has_their_degrees_of_freedom() {
     ));
     assert!(e.contains("eval.analysis_energy has 2 degrees of freedom"), "{e}");
 }
+
+#[test]
+fn thermostat_budgets_are_checked_without_overflow() {
+    let dw = std::fs::read_to_string(experiments_dir().join("double_well.toml")).unwrap();
+    let e = error_of(&dw.replace("burn_in = 400", "burn_in = 9223372036854775807"));
+    assert!(e.contains("walker steps"), "{e}");
+    let many: Vec<String> = (1..=65).map(|i| format!("{}.0", i)).collect();
+    let e = error_of(&dw.replace("temperatures = [0.25, 1.0]", &format!("temperatures = [{}]", many.join(", "))));
+    assert!(e.contains("65 temperatures"), "{e}");
+}
