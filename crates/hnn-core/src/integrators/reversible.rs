@@ -47,8 +47,14 @@ pub fn matching_gradients(
     steps: usize,
 ) -> Result<ReversibleGradients> {
     if !integrator.is_time_reversible() {
+        let reversible: Vec<_> = crate::IntegratorKind::ALL
+            .iter()
+            .filter(|(k, _)| k.build().is_time_reversible())
+            .map(|(k, _)| k.name())
+            .collect();
         return Err(Error::InvalidArgument(format!(
-            "reversible backpropagation needs a time-reversible integrator (leapfrog, yoshida4); {} is not",
+            "reversible backpropagation needs a time-reversible integrator ({}); {} is not",
+            reversible.join(", "),
             integrator.name()
         )));
     }

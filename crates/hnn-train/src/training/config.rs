@@ -36,7 +36,7 @@ pub enum Backprop {
     /// Through the stored graph of every step (any integrator; memory grows with the steps).
     #[default]
     Stored,
-    /// By running a time-reversible integrator (leapfrog, yoshida4) backwards, one step's graph
+    /// By running a time-reversible integrator (leapfrog, yoshida4, yoshida6, yoshida8) backwards, one step's graph
     /// at a time: memory flat in the number of steps (`hnn_core::integrators::reversible`).
     Reversible,
 }
@@ -83,6 +83,9 @@ fn default_lr() -> f64 {
 fn default_eval_every() -> usize {
     100
 }
+
+/// The most integrator steps trajectory matching takes across one sampling interval.
+pub const MAX_SUBSTEPS: usize = 10_000;
 
 /// Training settings (the `[train]` table of an experiment).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,7 +155,7 @@ impl TrainConfig {
         }
     }
 
-    /// Trajectory matching through a time-reversible integrator (leapfrog, yoshida4) with
+    /// Trajectory matching through a time-reversible integrator (leapfrog, yoshida4, yoshida6, yoshida8) with
     /// reversible backpropagation: memory flat in `substeps` (see [`Backprop::Reversible`]).
     pub fn reversible(integrator: IntegratorKind, substeps: usize) -> Self {
         Self {
@@ -191,14 +194,22 @@ impl TrainConfig {
         }
         if let Objective::Trajectory { substeps, integrator, backprop } = &self.objective {
             if *backprop == Backprop::Reversible && !integrator.build().is_time_reversible() {
+                let reversible: Vec<_> = IntegratorKind::ALL
+                    .iter()
+                    .filter(|(k, _)| k.build().is_time_reversible())
+                    .map(|(k, _)| k.name())
+                    .collect();
                 return fail(format!(
-                    "train.objective.backprop = \"reversible\" needs a time-reversible integrator (leapfrog, \
-                     yoshida4), not {}",
+                    "train.objective.backprop = \"reversible\" needs a time-reversible integrator ({}), not {}",
+                    reversible.join(", "),
                     integrator.name()
                 ));
             }
-            if *substeps == 0 {
-                return fail("train.objective.substeps must be at least 1".into());
+            if *substeps == 0 || *substeps > MAX_SUBSTEPS {
+                return fail(format!(
+                    "train.objective.substeps must be in 1..={MAX_SUBSTEPS} integrator steps per sampling interval, \
+                     got {substeps}"
+                ));
             }
         }
         Ok(())
