@@ -209,3 +209,13 @@ fn trajectory_settings_are_bounded_and_their_hints_complete() {
     let e = error_of(&osc.replace("substeps = 50", "substeps = 50\nbackprop = \"reversible\""));
     assert!(e.contains("leapfrog, yoshida4, yoshida6, yoshida8") && e.contains("not rk4"), "{e}");
 }
+
+#[test]
+fn evaluation_budgets_bound_the_product_of_their_counts() {
+    let b = base();
+    let e = error_of(&b.replace("starts = 15", "starts = 100000").replace("points = 100\n", "points = 1000\n"));
+    assert!(e.contains("eval.starts × eval.points"), "{e}");
+    let osc = std::fs::read_to_string(experiments_dir().join("oscillator_trajectory.toml")).unwrap();
+    let e = error_of(&osc.replace("dt = 0.01", "dt = 1e-12"));
+    assert!(e.contains("integrator steps") && e.contains("eval.dt"), "{e}");
+}

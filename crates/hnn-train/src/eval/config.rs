@@ -92,6 +92,12 @@ pub const MAX_EVAL_STARTS: usize = 100_000;
 /// The most output times per evaluation rollout (`eval.points`).
 pub const MAX_EVAL_POINTS: usize = 1_000_000;
 
+/// The most states all rollouts of an evaluation may hold together (starts × points).
+pub const MAX_EVAL_STATES: f64 = 1e7;
+
+/// The most fixed-step integrator steps all rollouts of an evaluation may take together.
+pub const MAX_EVAL_STEPS: f64 = 1e10;
+
 impl EvalConfig {
     /// Checks every field, naming the wrong one.
     pub fn validate(&self) -> Result<()> {
@@ -109,6 +115,14 @@ impl EvalConfig {
                 self.starts, self.points
             ));
         }
+        let states = self.starts as f64 * self.points as f64;
+        if states > MAX_EVAL_STATES {
+            return fail(format!(
+                "eval.starts × eval.points = {} × {} = {states:.3e} states, more than {MAX_EVAL_STATES:.0e} kept in \
+                 memory for the model's and the true rollouts",
+                self.starts, self.points
+            ));
+        }
         if !(self.t_end > 0.0 && self.t_end.is_finite()) {
             return fail(format!("eval.t_end must be positive, got {}", self.t_end));
         }
@@ -117,7 +131,15 @@ impl EvalConfig {
         }
         if let RolloutMethod::Fixed(kind) = self.method {
             match self.dt {
-                Some(dt) if dt > 0.0 && dt.is_finite() => {}
+                Some(dt) if dt > 0.0 && dt.is_finite() => {
+                    let steps = self.starts as f64 * self.t_end / dt;
+                    if steps > MAX_EVAL_STEPS {
+                        return fail(format!(
+                            "eval.starts × eval.t_end / eval.dt = {steps:.3e} integrator steps, more than \
+                             {MAX_EVAL_STEPS:.0e}: raise eval.dt or shorten eval.t_end"
+                        ));
+                    }
+                }
                 _ => return fail(format!("eval.dt must be positive for the fixed-step method `{}`", self.method)),
             }
             if self.field_precision != Precision::F64 && kind.build().is_symplectic() {
