@@ -109,6 +109,12 @@ fn a_closed_stdout_ends_quietly_and_runaway_sizes_are_refused() {
         &["train", "--config", "narrow.toml", "--model", "hnn", "--resume", "hnn.safetensors"],
         "not this config's",
     );
+    // Resuming a checkpoint that is already at train.steps trains nothing: said, exit non-zero.
+    refused(
+        d,
+        &["train", "--config", spring, "--model", "hnn", "--steps", "2", "--resume", "hnn.safetensors"],
+        "nothing is left to train",
+    );
     refused(d, &["train", "--config", spring, "--model", "hnn", "--data", "x.npz"], "generates its data");
 
     // Messages that say what is wrong.

@@ -73,7 +73,17 @@ impl TrainArgs {
         let spec = cfg.model_spec(model, ds.meta.dof);
         let state = match resume {
             Some(ckpt) => {
-                let (state, _) = checkpoint::load(ckpt, &device, Some(dtype), Some(model))?;
+                let (state, meta) = checkpoint::load(ckpt, &device, Some(dtype), Some(model))?;
+                if meta.training.step >= cfg.train.steps {
+                    return Err(Error::Config(format!(
+                        "--resume {}: the checkpoint is at step {}, and train.steps is {}: nothing is left to \
+                         train and nothing is written (pass --steps N with N > {} to continue)",
+                        ckpt.display(),
+                        meta.training.step,
+                        cfg.train.steps,
+                        meta.training.step
+                    )));
+                }
                 if state.spec != spec {
                     return Err(Error::Config(format!(
                         "--resume {}: the checkpoint's model {} is not this config's {}",
