@@ -80,6 +80,16 @@ impl FitRun {
         }
         let options = TrajectoryOptions { test_fraction: self.test_fraction, ..TrajectoryOptions::default() };
         let data = import::load(&self.data, &options)?;
+        if data.test.is_empty() && self.test_fraction > 0.0 {
+            return Err(Error::Data(format!(
+                "{}: --test-fraction {} leaves no held-out data ({} training samples: the split keeps whole \
+                 trajectories, and these data have too few), so there would be no test loss; give more \
+                 trajectories, or pass --test-fraction 0 to train on everything without one",
+                self.data.display(),
+                self.test_fraction,
+                data.train.len()
+            )));
+        }
         std::fs::create_dir_all(&self.out).map_err(|e| Error::io(&self.out, e))?;
         let mut metrics = FitMetrics {
             run: "fit",

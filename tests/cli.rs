@@ -254,6 +254,12 @@ fn fit_trains_on_a_users_file_and_writes_a_run_directory() {
     );
     assert!(d.join("tm/separable_hnn.safetensors").is_file());
     refused(d, &["fit", "--data", "missing.npz"], "missing.npz");
+    // One trajectory cannot be split: said, not a NaN test loss with exit 0.
+    let one: String =
+        std::fs::read_to_string(d.join("mine.csv")).unwrap().lines().take(31).map(|l| format!("{l}\n")).collect();
+    std::fs::write(d.join("one.csv"), one).unwrap();
+    refused(d, &["fit", "--data", "one.csv", "--steps", "2", "--hidden", "8"], "leaves no held-out data");
+    ok(d, &["fit", "--data", "one.csv", "--steps", "2", "--hidden", "8", "--test-fraction", "0", "--out", "all"]);
     // A flag that would be ignored is an error.
     refused(d, &["fit", "--data", "mine.csv", "--integrator", "leapfrog"], "--objective trajectory");
     refused(d, &["rollout", "runs/fit/mine/hnn.safetensors", "--z0", "0.5,0,0,1", "--dt", "0.1"], "--dt");
