@@ -23,11 +23,11 @@ pub enum Error {
     UnknownActivation(String),
 
     /// An explicit symplectic integrator was given a Hamiltonian that is not separable.
-    #[error("{integrator} needs a separable Hamiltonian H = T(p) + V(q); this one is not. Use ImplicitMidpoint or Tao (symplectic for any H), RK4/DormandPrince, or a SeparableHamiltonian model")]
+    #[error("{integrator} needs a separable Hamiltonian H = T(p) + V(q); this one is not. use implicit_midpoint or tao (symplectic for any H), rk4, dopri5 or dop853, or the separable_hnn model (SeparableHamiltonian)")]
     NotSeparable { integrator: &'static str },
 
     /// A Hamiltonian integrator was given a vector field without a Hamiltonian.
-    #[error("{integrator} integrates Hamiltonian systems only, and this vector field has no Hamiltonian (e.g. the Baseline MLP); use RK4 or DormandPrince")]
+    #[error("{integrator} integrates Hamiltonian systems only, and this vector field has no Hamiltonian (the baseline, the dissipative HNN and the Lagrangian models have none, nor does a field evaluated in another precision); use rk4, dopri5 or dop853")]
     NotHamiltonian { integrator: &'static str },
 
     /// An implicit solve did not converge.

@@ -294,7 +294,7 @@ fn integrators_refuse_what_they_cannot_integrate() {
     for integrator in [&Leapfrog as &dyn Integrator, &SymplecticEuler, &Yoshida4, &Yoshida6, &Yoshida8] {
         let err = integrator.step(&NonSeparable, &z, 0.1).unwrap_err();
         assert!(matches!(err, Error::NotSeparable { .. }), "{err}");
-        assert!(err.to_string().contains("ImplicitMidpoint"), "{err}");
+        assert!(err.to_string().contains("implicit_midpoint"), "{err}");
     }
     // A field without a Hamiltonian.
     struct Rotation;
