@@ -44,7 +44,7 @@ fn bits(state: &ModelState) -> Vec<u64> {
 
 /// The data of the smoke-sized experiment that `train_cfg` came from, drawn with `seed`.
 fn data(train_cfg: &TrainConfig, seed: u64, dtype: DType) -> TrainData {
-    let name = if train_cfg.objective == Objective::Gradient { "spring" } else { "oscillator_trajectory" };
+    let name = if train_cfg.objective == (Objective::Gradient {}) { "spring" } else { "oscillator_trajectory" };
     let ds = smoke(name, 1).data.load(seed, None).unwrap();
     TrainData::new(&ds, &train_cfg.objective, dtype, &Device::Cpu).unwrap()
 }
