@@ -37,11 +37,6 @@ impl LagrangianJet {
         solve(&self.mass, &rhs, what)
     }
 
-    /// E = q̇·∂L/∂q̇ − L, `[batch]`.
-    pub fn energy(&self, v: &Tensor) -> Result<Tensor> {
-        Ok(((v * &self.dl_dv)?.sum(D::Minus1)? - &self.value)?)
-    }
-
     /// ∇E = (∂E/∂q, ∂E/∂q̇) = ((∂²L/∂q̇∂qᵀ)ᵀq̇ − ∂L/∂q, (∂²L/∂q̇∂q̇ᵀ)q̇), `[batch, 2n]`.
     pub fn energy_grad(&self, v: &Tensor) -> Result<Tensor> {
         let de_dq = (small_matvec(&self.mixed.transpose(1, 2)?, v)? - &self.dl_dq)?;
@@ -60,6 +55,13 @@ pub trait Lagrangian: Send + Sync {
     /// L with its first and second derivatives at z (in tensor ops, so that a loss on the
     /// accelerations trains with one `backward`).
     fn jet(&self, z: &Tensor) -> Result<LagrangianJet>;
+
+    /// (L, ∂L/∂q̇) at z, all the energy needs. By default from the [`jet`](Self::jet); a model
+    /// whose first derivatives cost less than its second overrides it.
+    fn value_and_momentum(&self, z: &Tensor) -> Result<(Tensor, Tensor)> {
+        let jet = self.jet(z)?;
+        Ok((jet.value, jet.dl_dv))
+    }
 
     /// What the mass matrix ∂²L/∂q̇² is called in errors (e.g. "the learned ∂²L/∂q̇²").
     fn mass_name(&self) -> &'static str {
@@ -80,7 +82,8 @@ impl<L: Lagrangian> Hamiltonian for LagrangianEnergy<L> {
 
     fn energy(&self, z: &Tensor) -> Result<Tensor> {
         check_state(z, self.0.degrees_of_freedom())?;
-        self.0.jet(z)?.energy(&split_qp(z)?.1)
+        let (value, momentum) = self.0.value_and_momentum(z)?;
+        Ok(((split_qp(z)?.1 * momentum)?.sum(D::Minus1)? - value)?)
     }
 
     fn grad(&self, z: &Tensor) -> Result<Tensor> {

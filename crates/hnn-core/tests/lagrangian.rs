@@ -253,6 +253,14 @@ fn check_jet(l: &dyn Lagrangian, z: &Tensor, what: &str) {
     let jet = l.jet(z).unwrap();
     let value = l.lagrangian(z).unwrap().to_vec1::<f64>().unwrap();
     assert_eq!(jet.value.to_vec1::<f64>().unwrap(), value);
+    // The energy's shortcut (no Hessian) gives the jet's L and ∂L/∂q̇.
+    let (short_value, momentum) = l.value_and_momentum(z).unwrap();
+    for (a, b) in short_value.to_vec1::<f64>().unwrap().iter().zip(&value) {
+        assert!(close(*a, *b, 1e-14), "{what}: L by value_and_momentum {a}, by the jet {b}");
+    }
+    for (a, b) in vec2(&momentum).iter().flatten().zip(vec2(&jet.dl_dv).iter().flatten()) {
+        assert!(close(*a, *b, 1e-14), "{what}: ∂L/∂q̇ by value_and_momentum {a}, by the jet {b}");
+    }
     let grad = vec2(&Tensor::cat(&[&jet.dl_dq, &jet.dl_dv], 1).unwrap());
     let (mass, mixed) = (vec3(&jet.mass), vec3(&jet.mixed));
     for j in 0..width {

@@ -88,6 +88,14 @@ impl Lagrangian for LagrangianMlp {
         })
     }
 
+    /// One forward and one reverse pass: the energy needs no Hessian.
+    fn value_and_momentum(&self, z: &Tensor) -> Result<(Tensor, Tensor)> {
+        check_state(z, self.dof)?;
+        let (value, grad) = self.mlp.value_and_input_grad(z)?;
+        let v = z.narrow(D::Minus1, self.dof, self.dof)?;
+        Ok(((value + (v.sqr()?.sum(D::Minus1)? * 0.5)?)?, (grad.narrow(D::Minus1, self.dof, self.dof)? + v)?))
+    }
+
     fn mass_name(&self) -> &'static str {
         "the learned Lagrangian's ∂²L/∂q̇²"
     }
