@@ -4,8 +4,9 @@
 use super::{positive, AnalyticHamiltonian};
 use hnn_core::Coordinates;
 
-/// The most links a chain may have (its mass matrix is solved densely at every evaluation).
-pub const MAX_LINKS: usize = 64;
+/// The most links a chain may have: its mass matrix is built and solved densely at every
+/// evaluation (the benchmarks of the constrained models use up to 5).
+pub const MAX_LINKS: usize = 16;
 
 /// N point masses on massless rigid rods hanging from a fixed pivot, in a vertical plane:
 /// qᵢ is link i's angle from the downward vertical, mᵢ the mass at its end, lᵢ its length.
