@@ -1,6 +1,6 @@
 //! The `hnn` command line: one module per subcommand, each with its clap arguments and its
 //! `run`. Whether an experiment or checkpoint is state-space or pixels is decided once, by
-//! [`Config::read`] and [`is_pixel_checkpoint`].
+//! `Config::read` and `is_pixel_checkpoint`.
 
 mod data;
 mod eval;

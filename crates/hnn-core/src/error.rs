@@ -51,5 +51,5 @@ pub enum Error {
     InvalidArgument(String),
 }
 
-/// Result with hnn-core's [`Error`].
+/// Result with hnn-core's [`Error`](enum@Error).
 pub type Result<T> = std::result::Result<T, Error>;

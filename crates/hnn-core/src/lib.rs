@@ -21,8 +21,8 @@
 //!   (DeLaN's ½q̇ᵀM(q)q̇ − V(q)); [`linalg`]: the batched pivoted solve they need.
 //! - [`init`]: seeded orthogonal initialisation of a model's variables.
 //! - [`integrators`]: symplectic Euler, leapfrog, Yoshida 4, implicit midpoint, Tao, Euler, RK4,
-//!   Dormand–Prince 5(4) (fixed and adaptive) and adaptive DOP853, [`rollout`](integrators::rollout) and
-//!   [`rollout_parallel`](integrators::rollout_parallel) (groups of trajectories on CPU threads).
+//!   Dormand–Prince 5(4) (fixed and adaptive) and adaptive DOP853, [`integrators::rollout`] and
+//!   [`integrators::rollout_parallel`] (groups of trajectories on CPU threads).
 //! - [`langevin`]: the BAOAB Langevin thermostat, sampling exp(−H/kT) with any separable H.
 //! - [`error`]: the error type.
 

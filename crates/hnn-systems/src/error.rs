@@ -26,7 +26,7 @@ pub enum Error {
     InvalidSetting(String),
 }
 
-/// Result with hnn-systems' [`Error`].
+/// Result with hnn-systems' [`Error`](enum@Error).
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {

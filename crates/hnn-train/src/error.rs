@@ -55,7 +55,7 @@ pub enum Error {
     Plot { path: PathBuf, problem: String },
 }
 
-/// Result with hnn-train's [`Error`].
+/// Result with hnn-train's [`Error`](enum@Error).
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {

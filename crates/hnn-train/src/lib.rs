@@ -10,8 +10,8 @@
 //! - [`hnn_model`]: [`HnnModel`], the model API for your own data: fit, predict, roll out,
 //!   evaluate, save and load, in a few lines.
 //! - [`model`]: the models hnn trains: the [`LearnedModel`](model::LearnedModel) trait, kinds of
-//!   model registered by name ([`ModelKind`](model::ModelKind)), the built-in kinds, and a model
-//!   with its variables ([`ModelState`](model::ModelState)).
+//!   model registered by name ([`model::ModelKind`]), the built-in kinds, and a model
+//!   with its variables ([`model::ModelState`]).
 //! - [`optim`]: Adam (PyTorch semantics) and AdamW with checkpointable state.
 //! - [`training`]: gradient and trajectory matching, the training loop, for one model or an
 //!   ensemble of many stepping together (each bit for bit its own run).

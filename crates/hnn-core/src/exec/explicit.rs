@@ -6,7 +6,7 @@
 //! hand the step needs the forward (keeping σ, σ′, σ″), the VJP for ∇H, the reverse of the VJP,
 //! and the reverse of the forward: ten matrix products for a two-hidden-layer HNN and about
 //! twenty elementwise ops, with bias gradients as products with a row of ones (cuBLAS). On CUDA,
-//! tanh layers do their elementwise work in fused kernels instead ([`cuda`](crate::exec::cuda)).
+//! tanh layers do their elementwise work in fused kernels instead (`exec::cuda`, with the `cuda` feature).
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};

@@ -1,7 +1,7 @@
 //! Fields evaluated on host rows: the states of an adaptive solve kept as plain `f64` rows on the
 //! CPU, so that only the field sees tensors. A field frozen for the inference kernel computes on
 //! the rows directly ([`HostRows`], found through
-//! [`VectorField::host_rows`](crate::VectorField::host_rows)); any other goes through its tensor
+//! [`crate::VectorField::host_rows`]); any other goes through its tensor
 //! ops, with the same numbers. [`time_derivatives_rows`] is the one entry point.
 
 use crate::error::Result;

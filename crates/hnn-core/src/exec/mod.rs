@@ -8,11 +8,11 @@
 //!
 //! | job | CPU, f32/f64 | other devices | any other model |
 //! |---|---|---|---|
-//! | gradient-matching loss and gradients ([`matching_loss`]) | fused kernel ([`cpu::training`]) | tensor-op backward ([`explicit`], with [`cuda`] kernels for tanh) | autograd on the field's tensor ops |
+//! | gradient-matching loss and gradients ([`matching_loss`]) | fused kernel ([`cpu::training`]) | tensor-op backward ([`explicit`], with `cuda` kernels for tanh) | autograd on the field's tensor ops |
 //! | the same for an ensemble, each member on its own batch ([`ensemble_gradient_matching`]) | one job of the fused kernel for all members, each bit for bit its own call | — (the caller computes the members one by one) | — |
 //! | a trained model's ż, H, ∇H ([`freeze`]) | inference kernel ([`cpu::inference`]) on host copies of the weights | tensor ops on a detached copy | tensor ops on a detached copy |
 //! | optimizer update | [`cpu::adam`] | tensor ops | — |
-//! | matrix products of tensor ops ([`matmul`]) | [`cpu::matmul`] as a candle op: one thread for small products, the rayon pool for large | candle's matmul | — |
+//! | matrix products of tensor ops ([`matmul`]) | [`cpu::matmul`](mod@cpu::matmul) as a candle op: one thread for small products, the rayon pool for large | candle's matmul | — |
 //! | ż on host rows of an adaptive solve ([`host::time_derivatives_rows`]) | the inference kernel on the rows | — | through the field's tensor ops |
 //! | threads for tensor-op work ([`threads::run_sized`]) | one for small products, all for large | — | — |
 //!

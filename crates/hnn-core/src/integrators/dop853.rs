@@ -2,7 +2,7 @@
 //! embedded error estimators of orders 5 and 3 and a dense output of order 7, as published with
 //! Hairer's Fortran code `dop853.f` (E. Hairer, S. P. Nørsett, G. Wanner, *Solving Ordinary
 //! Differential Equations I*, 2nd ed., section II.10). scipy's `solve_ivp(method="DOP853")` uses
-//! the same numbers, and [`Dop853`] runs them as a [`Pair`]. Stages 0–11 make the step, stage 12 is f at the new state (first same as
+//! the same numbers, and [`Dop853`] runs them as a `Pair`. Stages 0–11 make the step, stage 12 is f at the new state (first same as
 //! last), stages 13–15 are evaluated only for dense output.
 
 use super::pair::Pair;

@@ -4,8 +4,8 @@
 //! also runs Dormand and Prince's 8(5,3) pair ([`EmbeddedPair::Dop853`], scipy's `"DOP853"`),
 //! which needs several times fewer field evaluations at tight tolerances.
 //!
-//! The adaptive algorithm is written once, over a [`Pair`] (one file each: [`super::dopri5`],
-//! [`super::dop853`]) and a small [`StateOps`] backend, and runs on batched candle tensors
+//! The adaptive algorithm is written once, over a `Pair` (one file each: [`super::dopri5`],
+//! [`super::dop853`]) and a small `StateOps` backend, and runs on batched candle tensors
 //! (learned models, all trajectories sharing one step size) or on plain `f64` slices (one
 //! trajectory, for fast data generation in parallel).
 

@@ -38,7 +38,7 @@ impl Mlp {
     }
 
     /// (y `[batch, output]`, ẏ `[batch, m, output]`): the output and its derivative along each
-    /// row d of `directions` `[m, input]`, ẏ[b, j] = ∂y/∂x · d_j at x[b].
+    /// row d of `directions` `[m, input]`, `ẏ[b, j] = ∂y/∂x · d_j` at `x[b]`.
     pub fn forward_with_tangents(&self, x: &Tensor, directions: &Tensor) -> Result<(Tensor, Tensor)> {
         let m = self.check_directions(directions)?;
         let batch = x.dims()[0];

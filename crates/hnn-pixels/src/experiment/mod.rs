@@ -8,7 +8,7 @@
 //! `loss.png`, `frame_mse.png`, `latent_phase.png`, `rollout_strip.png` (true frames above each
 //! model's), `rollout.gif`.
 //!
-//! One job per module: [`config`] (the TOML settings), `windows` (training samples), `trainer`
+//! One job per module: `config` (the TOML settings), `windows` (training samples), `trainer`
 //! (one model through hnn-train's loop, resumable), `linear_map` (latent → (θ, p)), `evaluation`
 //! (decoded rollouts and their metrics), `file` (the checkpoint format),
 //! `pictures` (plots and GIFs); this file runs them in order for every seed.

@@ -3,7 +3,7 @@
 //! ([`ModelKind`]), and a model with its variables ([`ModelState`]).
 //!
 //! A new model is added in one place: a type that implements the physics traits of hnn-core
-//! ([`VectorField`](hnn_core::VectorField), and [`Hamiltonian`](hnn_core::Hamiltonian) if it
+//! ([`hnn_core::VectorField`], and [`hnn_core::Hamiltonian`] if it
 //! has an energy) with tensor ops, [`LearnedModel`] (nothing to write unless it has a fused
 //! kernel), and a [`ModelFamily`] that builds it from a [`ModelSpec`]; then
 //! [`ModelKind::register`]. It trains by gradient and trajectory matching, rolls out with every

@@ -1,6 +1,6 @@
 //! Many models trained as one ensemble: each step's batches drawn side by side, the gradients
 //! of every member an MLP kernel computes from one kernel call, the others side by side, then
-//! the one loop ([`lockstep`]).
+//! the one loop (`lockstep`).
 
 use super::config::TrainConfig;
 use super::data::TrainData;

@@ -1,7 +1,7 @@
 //! CPU kernels: an MLP field's gradient-matching loss with every parameter gradient in one
 //! hand-written pass ([`training`]), its H and ∇ₓH (or output) for rollouts ([`inference`]), the
 //! optimizer's update ([`adam`]), and what they are built from: host views of the network and
-//! the forward pass ([`forward`]), strided products ([`matmul`], [`small_gemm`]) and the float
+//! the forward pass ([`forward`]), strided products ([`matmul`](mod@matmul), [`small_gemm`]) and the float
 //! types with their SIMD dispatch ([`real`]).
 //!
 //! Through candle, one HNN gradient-matching step is a graph of some forty tensor ops (forward,

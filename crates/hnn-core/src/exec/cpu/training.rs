@@ -12,9 +12,9 @@ use rayon::prelude::*;
 pub struct MlpGradients<T> {
     /// mean over all entries of (prediction − target)².
     pub loss: f64,
-    /// ∂loss/∂weights[l].
+    /// ∂loss/∂`weights[l]`.
     pub weights: Vec<Vec<T>>,
-    /// ∂loss/∂biases[l].
+    /// ∂loss/∂`biases[l]`.
     pub biases: Vec<Vec<T>>,
     /// ∂loss/∂z, `[batch, dim]` (for losses on states that are themselves computed, e.g. by an
     /// encoder).
