@@ -45,6 +45,6 @@ gpu-check *STEPS:
 compare:
     python3 benches/compare.py --install --torch --rollouts --tasks spring two_body
 
-# README's pictures in assets/, made by the experiments (seed 0).
+# The pictures of README and the book (docs/src/figures/), made by the experiments (seed 0).
 assets *ARGS:
     scripts/assets.sh {{ARGS}}

@@ -87,6 +87,8 @@ macro_rules! say {
 }
 
 pub mod cli;
+#[cfg(doctest)]
+mod docs;
 pub mod experiments;
 pub mod fit;
 pub mod prelude;
