@@ -25,7 +25,7 @@ fn main() -> hnn::Result<()> {
     // The experiment's [train] table as it is, with the CLI's checkpoint cadence left out (the
     // library writes no checkpoint until `save`).
     let train = TrainConfig { steps, checkpoint_every: 0, ..cfg.train.clone() };
-    let options = FitOptions { train, seed: Some(seed), progress: false };
+    let options = FitOptions { train, seed: Some(seed), progress: false, stop: None };
     let mut model = HnnModel::new(&config, data.meta.dof)?;
     let report = model.fit(&data, &options)?;
     println!(

@@ -198,8 +198,14 @@ fn trained(cfg: &ExperimentConfig, kind: ModelKind, device: &Device) -> (Vec<Ten
     let spec =
         ModelSpec { kind, dof: ds.meta.dof, hidden: cfg.model.hidden.clone(), activation: hnn_core::Activation::Tanh };
     let state = ModelState::new(spec, DType::F64, device, 3).unwrap();
-    let ctx =
-        RunContext { seed: 9, checkpoint: None, info: TrainingInfo::default(), progress: false, label: "gpu".into() };
+    let ctx = RunContext {
+        seed: 9,
+        checkpoint: None,
+        info: TrainingInfo::default(),
+        progress: false,
+        label: "gpu".into(),
+        stop: None,
+    };
     let report = train(&state, &data, &cfg.train, &ctx, None).unwrap();
     (state.named_vars().iter().map(|(_, v)| v.as_tensor().clone()).collect(), report.train_curve)
 }
@@ -282,6 +288,7 @@ fn an_ensemble_on_the_gpu_ends_where_each_member_would_alone() {
         info: TrainingInfo::default(),
         progress: false,
         label: "gpu".into(),
+        stop: None,
     };
     let members: Vec<(u64, ModelKind)> =
         (0..3).flat_map(|seed| [(seed, ModelKind::HNN), (seed, ModelKind::BASELINE)]).collect();

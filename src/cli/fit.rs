@@ -96,7 +96,7 @@ impl FitArgs {
             },
         };
         let train = TrainConfig { objective, steps, batch_size, learning_rate, ..TrainConfig::default() };
-        let options = hnn_train::FitOptions { train, seed: Some(seed), progress: progress() };
+        let options = hnn_train::FitOptions { train, seed: Some(seed), progress: progress(), stop: None };
         let stem = data.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "data".into());
         let out = out.unwrap_or_else(|| PathBuf::from("runs").join("fit").join(stem));
         let fit = crate::fit::FitRun {

@@ -103,6 +103,7 @@ impl TrainArgs {
             info: cfg.training_info(&ds, mseed),
             progress: progress(),
             label: format!("{} {}", cfg.name, model.name()),
+            stop: None,
         };
         let report = train(&state, &data, &cfg.train, &ctx, resume.as_deref())?;
         say!(

@@ -50,6 +50,13 @@ pub enum Error {
     /// cause keeps its own kind ([`Error::source`](std::error::Error::source)).
     #[error("{what}: {source}")]
     Context { what: String, source: Box<Error> },
+    /// Training stopped on request (a [`StopSignal`](crate::training::StopSignal)) before its
+    /// last step; the model keeps the weights of `step`, reached by `steps_run` steps of this call.
+    #[error(
+        "training stopped on request at step {step} of {of} (the model keeps the weights of step {step}; \
+         fit again to continue from them)"
+    )]
+    Interrupted { step: usize, steps_run: usize, of: usize },
     /// A plot could not be drawn.
     #[error("plot {path}: {problem}")]
     Plot { path: PathBuf, problem: String },

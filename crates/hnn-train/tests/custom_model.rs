@@ -78,7 +78,14 @@ fn spec() -> ModelSpec {
 }
 
 fn ctx() -> RunContext {
-    RunContext { seed: 1, checkpoint: None, info: TrainingInfo::default(), progress: false, label: "q".into() }
+    RunContext {
+        seed: 1,
+        checkpoint: None,
+        info: TrainingInfo::default(),
+        progress: false,
+        label: "q".into(),
+        stop: None,
+    }
 }
 
 /// The learned A as a row-major 2 × 2.

@@ -30,6 +30,7 @@ fn ctx(dir: &Path, m: Member, tag: &str) -> RunContext {
         info: TrainingInfo::default(),
         progress: false,
         label: format!("{} {}", m.kind.name(), m.seed),
+        stop: None,
     }
 }
 

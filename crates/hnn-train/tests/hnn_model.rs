@@ -180,6 +180,7 @@ fn an_ensemble_fit_ends_where_each_model_would_alone() {
         train: TrainConfig { steps: 50, batch_size: 64, ..TrainConfig::default() },
         seed: Some(7),
         progress: false,
+        stop: None,
     };
     let mut together: Vec<HnnModel> = configs.iter().map(|c| HnnModel::new(c, 1).unwrap()).collect();
     let reports = HnnModel::fit_ensemble(&mut together, &sets, &options).unwrap();
@@ -211,4 +212,31 @@ fn an_ensemble_fit_ends_where_each_model_would_alone() {
     assert!(err.contains("model 1") && err.contains("2 degrees of freedom"), "{err}");
     let err = HnnModel::fit_ensemble(&mut together, &[&data], &options).unwrap_err().to_string();
     assert!(err.contains("3 models") && err.contains("got 1"), "{err}");
+}
+
+#[test]
+fn a_stopped_fit_keeps_its_last_step_and_continues_from_it() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let data = oscillator_data(0.2);
+    let train = TrainConfig { steps: 40, batch_size: 32, ..TrainConfig::default() };
+    // Asked before every step: stop before step 16, i.e. after 15 whole steps.
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    let stop = hnn_train::training::StopSignal::new(move || counter.fetch_add(1, Ordering::SeqCst) >= 15);
+    let mut stopped = HnnModel::new(&small(ModelKind::HNN), 1).unwrap();
+    let err =
+        stopped.fit(&data, FitOptions { train: train.clone(), stop: Some(stop), ..FitOptions::default() }).unwrap_err();
+    assert!(
+        matches!(err, hnn_train::Error::Interrupted { step: 15, steps_run: 15, of: 40 }),
+        "unexpected error: {err}"
+    );
+    assert_eq!(stopped.steps_trained(), 15);
+    // Usable: it predicts, and what it predicts is a model 15 steps into the same run.
+    let mut fifteen = HnnModel::new(&small(ModelKind::HNN), 1).unwrap();
+    fifteen.fit(&data, TrainConfig { steps: 15, ..train.clone() }).unwrap();
+    let z = Tensor::from_vec(vec![0.3f64, -0.2], (1, 2), &Device::Cpu).unwrap();
+    let a = stopped.predict_derivatives(&z).unwrap().to_vec2::<f64>().unwrap();
+    let b = fifteen.predict_derivatives(&z).unwrap().to_vec2::<f64>().unwrap();
+    assert_eq!(a, b, "the stopped model holds the weights of its 15th step");
 }

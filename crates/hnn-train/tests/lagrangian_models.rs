@@ -18,7 +18,14 @@ fn spec(kind: ModelKind) -> ModelSpec {
 }
 
 fn ctx() -> RunContext {
-    RunContext { seed: 3, checkpoint: None, info: TrainingInfo::default(), progress: false, label: "t".into() }
+    RunContext {
+        seed: 3,
+        checkpoint: None,
+        info: TrainingInfo::default(),
+        progress: false,
+        label: "t".into(),
+        stop: None,
+    }
 }
 
 fn states() -> Tensor {

@@ -30,6 +30,7 @@ fn ctx(path: &Path) -> RunContext {
         info: TrainingInfo::default(),
         progress: false,
         label: "t".into(),
+        stop: None,
     }
 }
 

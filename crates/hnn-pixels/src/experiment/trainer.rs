@@ -118,6 +118,7 @@ pub(super) fn train_run(
         info: TrainingInfo { mode: hnn_train::checkpoint::TrainingMode::Pixels, seed: mseed, ..Default::default() },
         progress: job.progress,
         label: format!("{} {}", cfg.name, job.kind.name()),
+        stop: None,
     };
     tracing::info!(experiment = %cfg.name, seed = job.seed, model = job.kind.name(), steps = cfg.train.steps, "training");
     let report = train_loop(&trainer, &cfg.train, &ctx, job.resume)?;

@@ -160,6 +160,7 @@ fn run_group(
                 info: cfg.training_info(&run.ds, mseed),
                 progress: opts.progress,
                 label: format!("{} {}", cfg.name, kind.name()),
+                stop: None,
             });
         }
     }

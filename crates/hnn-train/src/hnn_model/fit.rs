@@ -4,7 +4,7 @@
 use super::HnnModel;
 use crate::checkpoint::TrainingInfo;
 use crate::error::{Error, Result};
-use crate::training::{train_ensemble, Objective, RunContext, TrainConfig, TrainData, TrainReport};
+use crate::training::{train_ensemble, Objective, RunContext, StopSignal, TrainConfig, TrainData, TrainReport};
 use hnn_systems::Dataset;
 
 /// How to fit: the training settings ([`TrainConfig`], the `[train]` table of an experiment;
@@ -21,6 +21,9 @@ pub struct FitOptions {
     pub seed: Option<u64>,
     /// Show a progress bar (drawn when hnn-train's `progress` feature is on, as in `hnn`).
     pub progress: bool,
+    /// Asked before every step whether to stop: the fit then ends with
+    /// [`Error::Interrupted`] and the model keeps the weights of its last whole step.
+    pub stop: Option<StopSignal>,
 }
 
 impl From<TrainConfig> for FitOptions {
@@ -82,14 +85,20 @@ pub(super) fn fit_ensemble(
             info: TrainingInfo::default(),
             progress: options.progress,
             label: format!("fit {}", model.state.spec.kind),
+            stop: options.stop.clone(),
         });
     }
     let states: Vec<&crate::ModelState> = models.iter().map(|m| &m.state).collect();
     let reports = train_ensemble(&states, &tdata.iter().collect::<Vec<_>>(), cfg, &ctxs, &vec![None; models.len()])?;
     for ((model, data), report) in models.iter_mut().zip(data).zip(&reports) {
-        let Ok(report) = report else { continue };
+        let steps_run = match report {
+            Ok(report) => report.steps_run,
+            // Stopped on request: the weights are those of its last whole step.
+            Err(Error::Interrupted { steps_run, .. }) => *steps_run,
+            Err(_) => continue,
+        };
         model.info = TrainingInfo {
-            step: model.info.step + report.steps_run,
+            step: model.info.step + steps_run,
             ..TrainingInfo::of(&cfg.objective, data.meta.dt, model.info.seed)
         };
     }

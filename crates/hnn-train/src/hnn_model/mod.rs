@@ -98,9 +98,10 @@ impl HnnModel {
     /// curves. `options`: a [`TrainConfig`](crate::TrainConfig) (gradient or trajectory matching
     /// and the other settings) or [`FitOptions`] (with the sampler's seed and a progress bar).
     pub fn fit(&mut self, data: &Dataset, options: impl Into<FitOptions>) -> Result<TrainReport> {
-        let report = fit::fit(self, data, &options.into())?;
+        let report = fit::fit(self, data, &options.into());
+        // Whatever the outcome, the weights may have moved (an interrupted or diverged fit).
         *self.frozen.lock().expect("not poisoned") = None;
-        Ok(report)
+        report
     }
 
     /// Fits `models[i]` to `data[i]` as one ensemble: the seeds of a study, or models of
@@ -115,11 +116,11 @@ impl HnnModel {
         data: &[&Dataset],
         options: impl Into<FitOptions>,
     ) -> Result<Vec<Result<TrainReport>>> {
-        let reports = fit::fit_ensemble(models, data, &options.into())?;
+        let reports = fit::fit_ensemble(models, data, &options.into());
         for model in models.iter() {
             *model.frozen.lock().expect("not poisoned") = None;
         }
-        Ok(reports)
+        reports
     }
 
     /// ż at states `z` (`[N, 2n]`, or one state `[2n]`), in the dtype of `z`.

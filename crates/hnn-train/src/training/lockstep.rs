@@ -2,7 +2,7 @@
 //! NaN stop, test losses, checkpoint and resume point ([`train_loop`] is it with one member).
 
 use super::config::TrainConfig;
-use super::trainer::{RunContext, TrainReport, Trainable};
+use super::trainer::{RunContext, StopSignal, TrainReport, Trainable};
 use crate::checkpoint::{self, ResumeInfo};
 use crate::error::{Error, Result};
 use crate::model::state::all_finite;
@@ -205,6 +205,13 @@ pub(super) fn lockstep(
     let first = members.iter().map(|m| m.first).min().unwrap_or(1);
     let started = Instant::now();
     for step in first..=cfg.steps {
+        if ctxs.iter().any(|c| c.stop.as_ref().is_some_and(StopSignal::requested)) {
+            for m in members.iter_mut().filter(|m| m.outcome.is_none()) {
+                let done = step.max(m.first) - 1;
+                m.outcome = Some(Err(Error::Interrupted { step: done, steps_run: done + 1 - m.first, of: cfg.steps }));
+            }
+            break;
+        }
         let mut active: Vec<(usize, &mut ChaCha8Rng)> = members
             .iter_mut()
             .enumerate()

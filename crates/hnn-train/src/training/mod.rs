@@ -24,7 +24,7 @@ pub use data::{sample_indices, TrainData, Transitions};
 pub use ensemble::train_ensemble;
 pub use lockstep::train_loop;
 pub use loss::Loss;
-pub use trainer::{FieldTrainer, RunContext, TrainReport, Trainable};
+pub use trainer::{FieldTrainer, RunContext, StopSignal, TrainReport, Trainable};
 
 use crate::error::Result;
 use crate::model::ModelState;

@@ -28,6 +28,38 @@ pub struct RunContext {
     pub progress: bool,
     /// Label for logs and the progress bar.
     pub label: String,
+    /// Asked before every step whether to stop (Ctrl-C from Python, a caller's deadline); a
+    /// stopped run ends with [`Error::Interrupted`](crate::Error::Interrupted) and keeps the
+    /// weights of its last whole step.
+    pub stop: Option<StopSignal>,
+}
+
+/// A shared "stop now?" question for a training loop, asked once per step.
+#[derive(Clone)]
+pub struct StopSignal(std::sync::Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl StopSignal {
+    /// A signal that answers with `asks`.
+    pub fn new(asks: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(asks))
+    }
+
+    /// Whether a stop is asked for now.
+    pub fn requested(&self) -> bool {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for StopSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StopSignal")
+    }
+}
+
+impl PartialEq for StopSignal {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// What a training run did.
