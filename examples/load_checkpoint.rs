@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release --example load_checkpoint -- runs/spring/0/hnn.safetensors 0.5,0.1`
 //!
-//! Tensor names (see README): `hnn.layers.{i}.weight` `[out, in]`, `hnn.layers.{i}.bias` `[out]`;
+//! Tensor names (docs/src/formats.md, "Checkpoints"): `hnn.layers.{i}.weight` `[out, in]`, `hnn.layers.{i}.bias` `[out]`;
 //! tanh between layers (the activation is recorded in the `hnn` metadata JSON); the last layer
 //! has no bias. States are `[batch, 2n]`, q first, then p.
 

@@ -8,7 +8,7 @@ use hnn::prelude::*;
 
 fn main() -> hnn::Result<()> {
     // Your data from numpy: np.savez("pendulum.npz", t=t, z=z), t [T] and z [T, B, 2n] (q, then p),
-    // or pairs np.savez(…, z=z, dz=dz), both [N, 2n]. Here the paper's pendulum, as `hnn data pendulum`.
+    // or pairs np.savez(…, z=z, dz=dz), both [N, 2n]. Here the paper's pendulum (`hnn data pendulum --out pendulum.npz`).
     hnn::systems::io::save(&hnn::systems::TrajectoryTask::pendulum().generate(0)?, "pendulum.npz".as_ref())?;
     let data = load_dataset("pendulum.npz", &TrajectoryOptions::default())?;
     let mut model = HnnModel::new(&ModelConfig::default(), data.meta.dof)?;

@@ -2,7 +2,7 @@
 """Trains the paper's own pixel-pendulum code on our frames and evaluates it as `hnn exp pixels` does.
 
 Our pixel HNN, at the paper's settings, holds its orbit but drifts in phase after ~40 frames, and
-over 200 frames the baseline's frame error ends lower (README). Is that our implementation, or the
+over 200 frames the baseline's frame error ends lower (docs/src/pixels.md). Is that our implementation, or the
 method? This script answers it with the reference code itself, on the same data:
 
 - frames: `hnn data` renders exactly the dataset of `hnn exp pixels` for each seed, and the

@@ -3,7 +3,7 @@
 //! Built only with `--features cuda`; on a machine without a GPU every test fails with "no CUDA
 //! device" rather than passing vacuously. The CPU trains with the fused kernels and the GPU with
 //! candle's autograd, so in f64 the two are independent implementations that must agree to
-//! rounding. Run on a GPU machine with `scripts/gpu_check.sh` (see README, "GPU").
+//! rounding. Run on a GPU machine with `scripts/gpu_check.sh` (see docs/src/performance.md, "GPUs").
 #![cfg(feature = "cuda")]
 
 use candle_core::{DType, Device, Tensor};
