@@ -18,6 +18,7 @@ chapters! {
     getting_started: "getting-started.md",
     tutorial: "tutorial.md",
     library: "library.md",
+    python: "python.md",
     models: "models.md",
     integrators: "integrators.md",
     experiments: "experiments.md",
