@@ -55,6 +55,23 @@ def export(task, out):
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+# hnn's Python package (when the venv has it: `maturin develop --release -m crates/hnn-py/Cargo.toml`
+# with the venv active): the same fit through `hnn.HNN().fit`, its training loop's own seconds.
+# It fits on the training split alone (no held-out loss every eval_every steps, which the other
+# three compute), a few evaluations less work.
+HNN_PY_CODE = r"""
+import json, sys, numpy as np
+try:
+    import hnn
+except ImportError:
+    print("nan"); sys.exit(0)
+cfg = json.loads(sys.argv[1]); d = np.load(cfg["data"])
+m = hnn.HNN(hidden=tuple(cfg["hidden"]), steps=cfg["steps"], batch_size=cfg["batch"], learning_rate=cfg["lr"],
+            weight_decay=cfg["wd"])
+m.fit(d["train_z"], d["train_dz"]); print(m.fit_seconds_)
+"""
+
+
 def run_hnn(task):
     out = subprocess.run([str(ROOT / "target/release/hnn"), "train", "--config", str(ROOT / f"experiments/{task}.toml"),
                           "--model", "hnn", "--device", "cpu", "--out", "/tmp/compare_hnn.safetensors"],
@@ -244,7 +261,7 @@ def main():
                    wd=c["train"].get("weight_decay", 0.0), batch=c["train"].get("batch_size", 0),
                    steps=c["train"]["steps"], eval_every=c["train"].get("eval_every", 100))
         ours = statistics.median(run_hnn(task) for _ in range(1 if args.rollouts_only else args.repeats))
-        frameworks = [] if args.rollouts_only else [("jax-jit", JAX_CODE)] + ([("torch-eager", TORCH_CODE)] if args.torch else [])
+        frameworks = [] if args.rollouts_only else [("hnn-python", HNN_PY_CODE), ("jax-jit", JAX_CODE)] + ([("torch-eager", TORCH_CODE)] if args.torch else [])
         print(f"{task}: {cfg['steps']} steps, batch {cfg['batch'] or 'full'}: hnn {ours:.2f} s")
         for name, code in frameworks:
             theirs = statistics.median(run_python(py, code, cfg) for _ in range(args.repeats))
