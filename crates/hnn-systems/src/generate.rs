@@ -285,7 +285,21 @@ impl TrajectoryTask {
     pub fn integrate(&self, starts: &[Vec<f64>], times: &[f64]) -> Result<Vec<Vec<f64>>> {
         let h = self.system.hamiltonian();
         let solver = self.solver();
-        starts.par_iter().map(|y0| Ok(solver.solve_slice(|y, dy| h.time_derivatives_at(y, dy), y0, times)?)).collect()
+        starts
+            .par_iter()
+            .enumerate()
+            .map(|(i, y0)| {
+                solver.solve_slice(|y, dy| h.time_derivatives_at(y, dy), y0, times).map_err(|e| {
+                    // Name the settings that made the motion fail, not only the solver's state.
+                    let system = serde_json::to_string(&self.system).unwrap_or_default();
+                    Error::InvalidSetting(format!(
+                        "task {}: trajectory {i} from z0 = {y0:?} cannot be integrated with data.task.system = {system}: \
+                         {e}; check the system's parameters and the initial states",
+                        self.name
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// Generates the dataset for `seed`.

@@ -200,3 +200,14 @@ fn three_body_velocity_noise_spans_the_reference_range() {
     assert!(lo >= 1.0 - nu - 1e-12 && hi <= 1.0 + nu + 1e-12, "factors in [{lo}, {hi}]");
     assert!(lo < 1.0 - 0.95 * nu && hi > 1.0 + 0.95 * nu, "factors span only [{lo}, {hi}]");
 }
+
+#[test]
+fn motion_that_cannot_be_integrated_names_the_task_the_system_and_the_start() {
+    // m = 1e308 passes validation (positive, finite) but overflows the field at once.
+    let mut t = TrajectoryTask::pendulum();
+    t.system = System::Pendulum(Pendulum::new(1e308, 6.0, 1.0));
+    let message = t.generate(0).unwrap_err().to_string();
+    for part in ["task pendulum", "trajectory 0", "z0 = ", "data.task.system", "\"m\":1e+308", "Dormand"] {
+        assert!(message.contains(part), "`{part}` missing from: {message}");
+    }
+}
