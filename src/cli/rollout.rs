@@ -37,7 +37,7 @@ pub(super) struct RolloutArgs {
 }
 
 /// The most output times `hnn rollout --points` takes.
-const MAX_POINTS: usize = 10_000_000;
+const MAX_POINTS: usize = hnn_core::integrators::MAX_ROLLOUT_TIMES;
 
 impl RolloutArgs {
     pub(super) fn run(self) -> Result<()> {

@@ -342,3 +342,24 @@ fn fixed_step_rollout_hits_the_output_times() {
     let traj = rollout(&osc, &z0, &times, &Solver::fixed(Tao::default(), 0.005)).unwrap();
     assert_eq!(traj.dims(), &[21, 2, 2]);
 }
+
+#[test]
+fn a_rollout_too_large_to_return_is_refused_before_it_starts() {
+    let osc = Oscillator { m: 1.0, k: 1.0, n: 1 };
+    // 1000 starts × 2 numbers at 200 001 times: 4e8 numbers, above the 1e8 cap.
+    let z0 = Tensor::zeros((1000, 2), DType::F64, &candle_core::Device::Cpu).unwrap();
+    let times: Vec<f64> = (0..=200_000).map(|i| i as f64 * 1e-3).collect();
+    for solver in [Solver::dopri5(1e-6, 1e-6), Solver::fixed(Rk4, 0.1)] {
+        let started = std::time::Instant::now();
+        let err = rollout_parallel(&osc, &z0, &times, &solver, 2).unwrap_err().to_string();
+        assert!(err.contains("more than the cap") && err.contains("200001 output times"), "{err}");
+        assert!(started.elapsed().as_secs_f64() < 1.0, "refused only after {:?}", started.elapsed());
+    }
+    // One trajectory of plain f64s, too: 300 000 times × a state of 1000 numbers.
+    let times: Vec<f64> = (0..300_000).map(|i| i as f64).collect();
+    let err = DormandPrince::new(1e-6, 1e-6).solve_slice(|_, dy| dy.fill(0.0), &[0.0; 1000], &times).unwrap_err();
+    assert!(err.to_string().contains("more than the cap"), "{err}");
+    // Too many output times, whatever the width; and just under both caps is fine.
+    assert!(check_rollout_size(10_000_001, 1).unwrap_err().to_string().contains("output times"));
+    assert!(check_rollout_size(10_000_000, 10).is_ok());
+}

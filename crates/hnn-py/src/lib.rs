@@ -26,5 +26,6 @@ fn _hnn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(data::dataset, m)?)?;
     m.add_function(wrap_pyfunction!(data::experiments, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MAX_ROLLOUT_TIMES", hnn::core::integrators::MAX_ROLLOUT_TIMES)?;
     Ok(())
 }

@@ -122,6 +122,7 @@ impl System {
         })?;
         let solver = DormandPrince { max_steps: MAX_ADAPTIVE_STEPS, pair, ..DormandPrince::new(rtol, atol) };
         let width = 2 * self.hamiltonian.dof();
+        hnn::core::integrators::check_rollout_size(t.len(), values.len()).map_err(errors::core)?;
         let starts: Vec<&[f64]> = values.chunks(width).collect();
         let h = &self.hamiltonian;
         let solved = py.detach(|| {

@@ -133,3 +133,15 @@ def test_seeded_corruptions_of_a_checkpoint_are_refused_or_harmless(tmp_path, fi
         assert np.isfinite(model.predict(spring.test_z[:4])).all()
         outcomes["loaded"] += 1
     assert outcomes["refused"] >= 190, outcomes
+
+
+def test_rollouts_too_large_to_return_are_refused_up_front(fitted, oscillator):
+    with pytest.raises(ValueError, match="more than the 10000000"):
+        fitted.rollout(np.zeros((1, 2)), np.arange(10_000_001, dtype=float))
+    # 1000 starts × 2 numbers at 100 001 times: 2e8 numbers, above the 1e8 cap.
+    with pytest.raises(ValueError, match="more than the cap"):
+        fitted.rollout(np.zeros((1000, 2)), np.linspace(0.0, 1.0, 100_001))
+    with pytest.raises(ValueError, match="more than the cap"):
+        oscillator.rollout(np.zeros((1000, 2)), np.linspace(0.0, 1.0, 100_001))
+    with pytest.raises(ValueError, match="steps"):
+        fitted.rollout(np.zeros((1, 2)), [0.0, 1e6], method="rk4", dt=1e-6)

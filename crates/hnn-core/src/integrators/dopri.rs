@@ -146,6 +146,7 @@ impl DormandPrince {
             f(y, dy);
             Ok(())
         };
+        super::check_rollout_size(times.len(), y0.len())?;
         let mut ops = SliceOps { f, dim: y0.len().max(1) };
         let states = self.integrate(&mut ops, y0.to_vec(), times)?;
         Ok(states.concat())

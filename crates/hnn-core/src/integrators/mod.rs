@@ -206,10 +206,39 @@ impl Solver {
 /// The most steps one fixed-step rollout may take (a `dt` that needs more is refused up front).
 pub const MAX_FIXED_STEPS: usize = 100_000_000;
 
+/// The most numbers one rollout may return (1e8: 800 MB in f64); a request for more is refused
+/// before anything is allocated.
+pub const MAX_ROLLOUT_VALUES: f64 = 1e8;
+
+/// The most output times of one rollout (each holds its own tensor along the way: about 250
+/// bytes of bookkeeping per time beside the numbers); as `hnn rollout --points`.
+pub const MAX_ROLLOUT_TIMES: usize = 10_000_000;
+
+/// Refuses a rollout of more than [`MAX_ROLLOUT_TIMES`] output times, or of `times` × `per_time`
+/// numbers at each (starts × width) above [`MAX_ROLLOUT_VALUES`].
+pub fn check_rollout_size(times: usize, per_time: usize) -> Result<()> {
+    if times > MAX_ROLLOUT_TIMES {
+        return Err(Error::InvalidArgument(format!(
+            "a rollout of {times} output times is more than the cap of {MAX_ROLLOUT_TIMES:.0e}: ask for fewer times, \
+             or roll out in pieces"
+        )));
+    }
+    let values = times as f64 * per_time as f64;
+    if values > MAX_ROLLOUT_VALUES {
+        return Err(Error::InvalidArgument(format!(
+            "a rollout of {times} output times × {per_time} numbers each (starts × state width) is {values:.3e} \
+             numbers, more than the cap of {MAX_ROLLOUT_VALUES:.1e} (800 MB in f64): ask for fewer times or starts, \
+             or roll out in pieces"
+        )));
+    }
+    Ok(())
+}
+
 /// Integrates from z0 (at `times[0]`) and returns the states at every time, `[T, batch, 2n]`.
 /// Times must increase strictly. All trajectories of the batch advance together.
 pub fn rollout(field: &dyn VectorField, z0: &Tensor, times: &[f64], solver: &Solver) -> Result<Tensor> {
     check_times(times)?;
+    check_rollout_size(times.len(), z0.elem_count())?;
     match solver {
         Solver::Adaptive(dp) => dp.solve(field, z0, times),
         Solver::Fixed { integrator, dt } => {
@@ -254,6 +283,7 @@ pub fn rollout_parallel(
     solver: &Solver,
     groups: usize,
 ) -> Result<Tensor> {
+    check_rollout_size(times.len(), z0.elem_count())?;
     let rows = z0.dim(0)?;
     let groups = groups.min(rows);
     if groups <= 1 || !z0.device().is_cpu() {

@@ -34,9 +34,12 @@ def floats(a, name, rank=None, width=None):
     return arr
 
 
-def times(t, name="t", length=None):
-    """``t`` as an increasing 1-D list of floats (integer times are exact, so they are taken)."""
+def times(t, name="t", length=None, most=None):
+    """``t`` as an increasing 1-D list of floats (integer times are exact, so they are taken);
+    more than ``most`` times is a ``ValueError`` before any conversion."""
     arr = np.asarray(t)
+    if most is not None and arr.size > most:
+        raise ValueError(f"{name} has {arr.size} times, more than the {most} a rollout returns: roll out in pieces")
     if arr.dtype.kind in "iu":
         arr = arr.astype(np.float64)
     arr = floats(arr, name, rank=1).astype(np.float64)
@@ -44,4 +47,4 @@ def times(t, name="t", length=None):
         raise ValueError(f"{name} has {arr.shape[0]} times, but the states have {length}")
     if arr.shape[0] > 1 and not (np.diff(arr) > 0).all():
         raise ValueError(f"{name} must increase")
-    return [float(x) for x in arr]
+    return arr.tolist()

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+MAX_ROLLOUT_TIMES: int
 
 FloatArray = npt.NDArray[np.floating]
 

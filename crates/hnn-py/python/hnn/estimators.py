@@ -209,7 +209,7 @@ class _Estimator(*_BASES):
         """
         model = self._fitted()
         z0 = _arrays.floats(z0, "z0", rank=2, width=2 * model.dof)
-        return model.rollout(z0, _arrays.times(t), method, float(rtol), float(atol), dt)
+        return model.rollout(z0, _arrays.times(t, most=_hnn.MAX_ROLLOUT_TIMES), method, float(rtol), float(atol), dt)
 
     def score(self, X, y):
         """R² of the predicted ż against ``y`` (scikit-learn's regressor score, averaged over

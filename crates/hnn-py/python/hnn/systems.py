@@ -65,7 +65,7 @@ class System:
     def rollout(self, z0, t, method="dopri5", rtol=1e-10, atol=1e-10):
         """Exact trajectories ``[T, B, 2n]`` from starts ``z0`` ``[B, 2n]`` at times ``t``
         (adaptive ``"dopri5"`` or ``"dop853"``)."""
-        return self._system.rollout(self._z(z0, "z0"), _arrays.times(t), method, float(rtol), float(atol))
+        return self._system.rollout(self._z(z0, "z0"), _arrays.times(t, most=_hnn.MAX_ROLLOUT_TIMES), method, float(rtol), float(atol))
 
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items())
